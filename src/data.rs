@@ -1,0 +1,319 @@
+//! [`Dataset`]: features and targets on one device, validated once at construction.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::device::{Precision, precision};
+use crate::{Error, Result};
+
+/// A regression dataset: `features` `[n_samples, n_features]` and `targets`
+/// `[n_samples, n_targets]`, both on one device, in one float type.
+///
+/// Construction validates everything once (shapes, emptiness, finiteness, device and float type),
+/// so training loops can trust the data. The tensors never carry autodiff: data are constants.
+///
+/// # Example
+/// ```
+/// use linfit::{device, Dataset, Precision};
+/// let cpu = device::cpu(Precision::F64)?;
+/// let data = Dataset::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]], &[1.0, 2.0], &cpu)?;
+/// assert_eq!((data.n_samples(), data.n_features(), data.n_targets()), (2, 2, 1));
+/// # Ok::<(), linfit::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    features: Tensor<2>,
+    targets: Tensor<2>,
+}
+
+impl Dataset {
+    /// A dataset with one target per row, created in `device`'s precision.
+    ///
+    /// # Shapes
+    /// `features`: `n_samples` rows of `n_features` values; `targets`: `n_samples` values.
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`] for zero rows or zero features; [`Error::ShapeMismatch`] for ragged
+    /// rows or a targets length other than the number of rows; [`Error::NonFinite`] for a NaN or
+    /// infinite value (its row and column named).
+    pub fn from_rows(features: &[Vec<f64>], targets: &[f64], device: &Device) -> Result<Self> {
+        let (n_samples, n_features, flat_features) = flatten("features", features)?;
+        if targets.len() != n_samples {
+            return Err(Error::ShapeMismatch {
+                context: "targets length vs number of feature rows".into(),
+                expected: n_samples.to_string(),
+                actual: targets.len().to_string(),
+            });
+        }
+        check_finite("targets", targets, 1)?;
+        Self::from_flat(
+            flat_features,
+            targets.to_vec(),
+            [n_samples, n_features],
+            1,
+            device,
+        )
+    }
+
+    /// A dataset with `n_targets` targets per row, created in `device`'s precision.
+    ///
+    /// # Shapes
+    /// `features`: `n_samples` rows of `n_features`; `targets`: `n_samples` rows of `n_targets`.
+    ///
+    /// # Errors
+    /// As [`Dataset::from_rows`], for both tables.
+    pub fn from_rows_multi(
+        features: &[Vec<f64>],
+        targets: &[Vec<f64>],
+        device: &Device,
+    ) -> Result<Self> {
+        let (n_samples, n_features, flat_features) = flatten("features", features)?;
+        let (n_target_rows, n_targets, flat_targets) = flatten("targets", targets)?;
+        if n_target_rows != n_samples {
+            return Err(Error::ShapeMismatch {
+                context: "number of target rows vs number of feature rows".into(),
+                expected: n_samples.to_string(),
+                actual: n_target_rows.to_string(),
+            });
+        }
+        Self::from_flat(
+            flat_features,
+            flat_targets,
+            [n_samples, n_features],
+            n_targets,
+            device,
+        )
+    }
+
+    /// A dataset from row-major host buffers; no copy beyond the upload.
+    ///
+    /// # Shapes
+    /// `features.len() == n_samples * n_features`, `targets.len() == n_samples * n_targets`.
+    ///
+    /// # Errors
+    /// As [`Dataset::from_rows`].
+    pub fn from_flat(
+        features: Vec<f64>,
+        targets: Vec<f64>,
+        [n_samples, n_features]: [usize; 2],
+        n_targets: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        check_dims(n_samples, n_features, n_targets)?;
+        for (what, len, expected) in [
+            ("features", features.len(), n_samples * n_features),
+            ("targets", targets.len(), n_samples * n_targets),
+        ] {
+            if len != expected {
+                return Err(Error::ShapeMismatch {
+                    context: format!("length of the flat {what} buffer"),
+                    expected: expected.to_string(),
+                    actual: len.to_string(),
+                });
+            }
+        }
+        check_finite("features", &features, n_features)?;
+        check_finite("targets", &targets, n_targets)?;
+        let dtype = device_precision(device)?.dtype();
+        let device = device.clone().without_autodiff();
+        let features = Tensor::<2>::from_data(
+            TensorData::new(features, [n_samples, n_features]),
+            (&device, dtype),
+        );
+        let targets = Tensor::<2>::from_data(
+            TensorData::new(targets, [n_samples, n_targets]),
+            (&device, dtype),
+        );
+        Ok(Self { features, targets })
+    }
+
+    /// A dataset from tensors already on a device. Autodiff, if any, is dropped: data are
+    /// constants.
+    ///
+    /// Checking finiteness reads one boolean back from the device (and, on failure, the data, to
+    /// name the place).
+    ///
+    /// # Shapes
+    /// `features` `[n_samples, n_features]`, `targets` `[n_samples, n_targets]`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`], [`Error::ShapeMismatch`] (row counts differ), [`Error::DeviceMismatch`]
+    /// (different devices or float types), [`Error::Precision`] (a float type other than f32/f64),
+    /// [`Error::NonFinite`].
+    pub fn from_tensors(features: Tensor<2>, targets: Tensor<2>) -> Result<Self> {
+        let features = features.without_autodiff();
+        let targets = targets.without_autodiff();
+        let [n_samples, n_features] = features.dims();
+        let [n_target_rows, n_targets] = targets.dims();
+        check_dims(n_samples, n_features, n_targets)?;
+        if n_target_rows != n_samples {
+            return Err(Error::ShapeMismatch {
+                context: "number of target rows vs number of feature rows".into(),
+                expected: n_samples.to_string(),
+                actual: n_target_rows.to_string(),
+            });
+        }
+        if features.device() != targets.device() {
+            return Err(Error::DeviceMismatch {
+                context: "features and targets devices".into(),
+                left: format!("{:?}", features.device()),
+                right: format!("{:?}", targets.device()),
+            });
+        }
+        if features.dtype() != targets.dtype() {
+            return Err(Error::DeviceMismatch {
+                context: "features and targets float types".into(),
+                left: format!("{:?}", features.dtype()),
+                right: format!("{:?}", targets.dtype()),
+            });
+        }
+        if Precision::from_dtype(features.dtype()).is_none() {
+            return Err(Error::Precision {
+                device: format!("{:?}", features.device()),
+                requested: Precision::F32,
+                reason: format!("linfit works in f32 or f64, not {:?}", features.dtype()),
+            });
+        }
+        for (what, tensor, width) in [
+            ("features", &features, n_features),
+            ("targets", &targets, n_targets),
+        ] {
+            let all_finite = tensor.clone().is_finite().all().try_into_vec_as::<bool>();
+            let all_finite = all_finite.map_err(|e| Error::Readback(e.to_string()))?;
+            if all_finite.first() != Some(&true) {
+                let values = read_f64(tensor.clone())?;
+                check_finite(what, &values, width)?;
+            }
+        }
+        Ok(Self { features, targets })
+    }
+
+    /// Number of rows.
+    pub fn n_samples(&self) -> usize {
+        self.features.dims()[0]
+    }
+
+    /// Number of feature columns.
+    pub fn n_features(&self) -> usize {
+        self.features.dims()[1]
+    }
+
+    /// Number of target columns.
+    pub fn n_targets(&self) -> usize {
+        self.targets.dims()[1]
+    }
+
+    /// The features, `[n_samples, n_features]` (a cheap handle; no copy).
+    pub fn features(&self) -> Tensor<2> {
+        self.features.clone()
+    }
+
+    /// The targets, `[n_samples, n_targets]` (a cheap handle; no copy).
+    pub fn targets(&self) -> Tensor<2> {
+        self.targets.clone()
+    }
+
+    /// The device the data live on.
+    pub fn device(&self) -> Device {
+        self.features.device()
+    }
+
+    /// The float type of the data.
+    pub fn precision(&self) -> Precision {
+        // Validated at construction: always f32 or f64.
+        Precision::from_dtype(self.features.dtype()).unwrap_or(Precision::F32)
+    }
+
+    /// The rows `start..end` (clamped to the data), as `(features, targets)`.
+    pub(crate) fn rows(&self, start: usize, end: usize) -> (Tensor<2>, Tensor<2>) {
+        (
+            self.features.clone().slice([start..end]),
+            self.targets.clone().slice([start..end]),
+        )
+    }
+
+    /// The rows at `indices` (an index tensor on the data's device), as `(features, targets)`.
+    pub(crate) fn select_rows(&self, indices: Tensor<1, Int>) -> (Tensor<2>, Tensor<2>) {
+        (
+            self.features.clone().select(0, indices.clone()),
+            self.targets.clone().select(0, indices),
+        )
+    }
+}
+
+/// The precision the device will create tensors in, or an error for a half-precision device.
+pub(crate) fn device_precision(device: &Device) -> Result<Precision> {
+    precision(device).ok_or_else(|| Error::Precision {
+        device: format!("{device:?}"),
+        requested: Precision::F32,
+        reason: format!(
+            "the device's default float type is {:?}; configure it with linfit::device::configure",
+            device.settings().float_dtype
+        ),
+    })
+}
+
+/// Reads a tensor back to the host as `f64` values.
+pub(crate) fn read_f64<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
+    tensor
+        .try_into_vec_as::<f64>()
+        .map_err(|e| Error::Readback(e.to_string()))
+}
+
+fn check_dims(n_samples: usize, n_features: usize, n_targets: usize) -> Result<()> {
+    if n_samples == 0 {
+        return Err(Error::EmptyData {
+            what: "no rows (samples)".into(),
+        });
+    }
+    if n_features == 0 {
+        return Err(Error::EmptyData {
+            what: "no feature columns".into(),
+        });
+    }
+    if n_targets == 0 {
+        return Err(Error::EmptyData {
+            what: "no target columns".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Row-major flattening of a table, checking it is rectangular and not empty.
+fn flatten(what: &'static str, rows: &[Vec<f64>]) -> Result<(usize, usize, Vec<f64>)> {
+    let Some(first) = rows.first() else {
+        return Err(Error::EmptyData {
+            what: format!("no rows in {what}"),
+        });
+    };
+    let width = first.len();
+    if width == 0 {
+        return Err(Error::EmptyData {
+            what: format!("no columns in {what}"),
+        });
+    }
+    let mut flat = Vec::with_capacity(rows.len() * width);
+    for (row, values) in rows.iter().enumerate() {
+        if values.len() != width {
+            return Err(Error::ShapeMismatch {
+                context: format!("{what} row {row} (ragged rows)"),
+                expected: format!("{width} values, as in row 0"),
+                actual: format!("{} values", values.len()),
+            });
+        }
+        flat.extend_from_slice(values);
+    }
+    check_finite(what, &flat, width)?;
+    Ok((rows.len(), width, flat))
+}
+
+fn check_finite(what: &'static str, values: &[f64], width: usize) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite {
+            what,
+            row: i / width.max(1),
+            column: i % width.max(1),
+            value: values[i],
+        }),
+    }
+}

@@ -1,0 +1,264 @@
+//! Devices and precision: the one place in linfit that knows about backends and float types.
+//!
+//! Burn 0.22 has no backend type parameter: a tensor's backend is a property of its [`Device`],
+//! and every device has a default float type that **locks at its first tensor**. Without
+//! configuration that float type is `f32`, and `f64` data sent to such a device is silently cast.
+//! The functions here configure the device first, so that `Precision::F64` really means float64
+//! arithmetic, and they tolerate a device that is already locked to the precision asked for.
+//!
+//! | name        | cargo feature        | device                         | f64            |
+//! |-------------|----------------------|--------------------------------|----------------|
+//! | `cpu`       | `flex` or `ndarray`  | flex if enabled, else ndarray  | yes            |
+//! | `flex`      | `flex` (default)     | Burn's flex CPU backend        | yes            |
+//! | `ndarray`   | `ndarray`            | Burn's ndarray CPU backend     | yes            |
+//! | `wgpu`      | `wgpu`               | the default wgpu adapter       | if the adapter has it |
+//! | `cuda[:i]`  | `cuda`               | NVIDIA GPU `i` (default 0)     | yes            |
+
+use burn::tensor::{DType, Device, DeviceError, FloatDType};
+
+use crate::{Error, Result};
+
+/// The float type of a device, and so of every tensor linfit creates on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// 32-bit floats: the fast choice, and the only one on some GPUs.
+    F32,
+    /// 64-bit floats: PyTorch's `torch.float64`; what exact reproduction needs.
+    F64,
+}
+
+impl Precision {
+    /// Burn's float type for this precision.
+    pub fn float_dtype(self) -> FloatDType {
+        match self {
+            Precision::F32 => FloatDType::F32,
+            Precision::F64 => FloatDType::F64,
+        }
+    }
+
+    /// Burn's data type for this precision.
+    pub fn dtype(self) -> DType {
+        match self {
+            Precision::F32 => DType::F32,
+            Precision::F64 => DType::F64,
+        }
+    }
+
+    /// The precision of a Burn data type, `None` for anything but `f32` and `f64`.
+    pub fn from_dtype(dtype: DType) -> Option<Precision> {
+        match dtype {
+            DType::F32 => Some(Precision::F32),
+            DType::F64 => Some(Precision::F64),
+            _ => None,
+        }
+    }
+
+    /// Machine epsilon of this precision.
+    pub fn epsilon(self) -> f64 {
+        match self {
+            Precision::F32 => f64::from(f32::EPSILON),
+            Precision::F64 => f64::EPSILON,
+        }
+    }
+}
+
+/// The precision a device creates float tensors in (its current or default settings).
+///
+/// `None` when the device's default float type is neither `f32` nor `f64` (a half-precision
+/// device configured outside linfit).
+///
+/// # Example
+/// ```
+/// use linfit::{device, Precision};
+/// let cpu = device::cpu(Precision::F64)?;
+/// assert_eq!(device::precision(&cpu), Some(Precision::F64));
+/// # Ok::<(), linfit::Error>(())
+/// ```
+pub fn precision(device: &Device) -> Option<Precision> {
+    Precision::from_dtype(device.settings().float_dtype.into())
+}
+
+/// The default CPU device (flex; ndarray when that is the only CPU feature), set to `precision`.
+///
+/// Idempotent and safe from parallel threads: a second call with the same precision is `Ok`.
+///
+/// # Errors
+/// [`Error::Precision`] when the device is already locked to the other precision (Burn locks a
+/// device's float type at its first tensor, for the life of the process); [`Error::Device`]
+/// when linfit was built without a CPU backend feature.
+///
+/// # Example
+/// ```
+/// use linfit::{device, Precision};
+/// let cpu = device::cpu(Precision::F64)?;
+/// let again = device::cpu(Precision::F64)?; // fine
+/// assert_eq!(cpu, again);
+/// assert!(device::cpu(Precision::F32).is_err()); // locked to f64 now
+/// # Ok::<(), linfit::Error>(())
+/// ```
+pub fn cpu(precision: Precision) -> Result<Device> {
+    #[cfg(feature = "flex")]
+    {
+        configure(Device::flex(), precision)
+    }
+    #[cfg(all(not(feature = "flex"), feature = "ndarray"))]
+    {
+        #[allow(deprecated)] // Burn deprecates ndarray in favour of flex; we keep supporting it.
+        configure(Device::ndarray(), precision)
+    }
+    #[cfg(not(any(feature = "flex", feature = "ndarray")))]
+    {
+        let _ = precision;
+        Err(Error::Device {
+            name: "cpu".into(),
+            reason:
+                "linfit was built without a CPU backend: enable the `flex` or `ndarray` feature"
+                    .into(),
+        })
+    }
+}
+
+/// The device named `name`, set to `precision`.
+///
+/// Names: `cpu`, `flex`, `ndarray`, `wgpu`, `cuda`, `cuda:N` (case-insensitive, surrounding
+/// spaces ignored). Meant for examples' `--device` flags and the `LINFIT_DEVICE` variable.
+///
+/// # Errors
+/// [`Error::Device`] for an unknown name or one whose cargo feature is not compiled in (the
+/// message names the feature); [`Error::Precision`] as for [`cpu`], and when the device has no
+/// `f64` support.
+///
+/// # Example
+/// ```
+/// use linfit::{device, Precision};
+/// let dev = device::from_name("cpu", Precision::F64)?;
+/// assert!(device::from_name("tpu", Precision::F64).is_err());
+/// # Ok::<(), linfit::Error>(())
+/// ```
+pub fn from_name(name: &str, precision: Precision) -> Result<Device> {
+    let lower = name.trim().to_ascii_lowercase();
+    let (backend, index) = match lower.split_once(':') {
+        Some((backend, index)) => {
+            let index: usize = index.parse().map_err(|_| Error::Device {
+                name: name.into(),
+                reason: format!("{index:?} is not a device index (expected e.g. `cuda:1`)"),
+            })?;
+            (backend, Some(index))
+        }
+        None => (lower.as_str(), None),
+    };
+    let missing = |feature: &str| Error::Device {
+        name: name.into(),
+        reason: format!(
+            "this build of linfit has no {feature} backend: enable the `{feature}` cargo feature"
+        ),
+    };
+    if index.is_some() && backend != "cuda" {
+        return Err(Error::Device {
+            name: name.into(),
+            reason: "only `cuda` takes a device index".into(),
+        });
+    }
+    match backend {
+        "cpu" => cpu(precision),
+        "flex" => {
+            #[cfg(feature = "flex")]
+            {
+                configure(Device::flex(), precision)
+            }
+            #[cfg(not(feature = "flex"))]
+            {
+                Err(missing("flex"))
+            }
+        }
+        "ndarray" => {
+            #[cfg(feature = "ndarray")]
+            {
+                #[allow(deprecated)]
+                configure(Device::ndarray(), precision)
+            }
+            #[cfg(not(feature = "ndarray"))]
+            {
+                Err(missing("ndarray"))
+            }
+        }
+        "wgpu" => {
+            #[cfg(feature = "wgpu")]
+            {
+                configure(
+                    Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+                    precision,
+                )
+            }
+            #[cfg(not(feature = "wgpu"))]
+            {
+                Err(missing("wgpu"))
+            }
+        }
+        "cuda" => {
+            #[cfg(feature = "cuda")]
+            {
+                configure(Device::cuda(index.unwrap_or(0)), precision)
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                Err(missing("cuda"))
+            }
+        }
+        _ => Err(Error::Device {
+            name: name.into(),
+            reason: "unknown device: expected cpu, flex, ndarray, wgpu, cuda or cuda:N".into(),
+        }),
+    }
+}
+
+/// The device named by the environment variable `var` (for instance `LINFIT_DEVICE`), or the
+/// CPU when it is unset or empty.
+///
+/// # Errors
+/// As [`from_name`].
+pub fn from_env(var: &str, precision: Precision) -> Result<Device> {
+    match std::env::var(var) {
+        Ok(name) if !name.trim().is_empty() => from_name(&name, precision),
+        _ => cpu(precision),
+    }
+}
+
+/// Sets `device`'s default float type to `precision`, tolerating a device already locked to it.
+///
+/// Use this for a device built by hand with Burn's constructors.
+///
+/// # Errors
+/// [`Error::Precision`] when the device lacks the float type, or is locked to another one.
+pub fn configure(mut device: Device, precision: Precision) -> Result<Device> {
+    let dtype = precision.float_dtype();
+    let precision_error = |device: &Device, reason: String| Error::Precision {
+        device: format!("{device:?}"),
+        requested: precision,
+        reason,
+    };
+    if !device.supports_dtype(dtype) {
+        return Err(precision_error(
+            &device,
+            "the backend or adapter does not support this float type".into(),
+        ));
+    }
+    match device.configure(dtype) {
+        Ok(()) => Ok(device),
+        Err(DeviceError::AlreadyInitialized { .. }) => {
+            let locked = device.settings().float_dtype;
+            if locked == dtype {
+                Ok(device)
+            } else {
+                Err(precision_error(
+                    &device,
+                    format!(
+                        "the device is already locked to {locked:?} (Burn fixes a device's float type at \
+                         its first tensor, for the life of the process); ask for one precision per process"
+                    ),
+                ))
+            }
+        }
+        Err(other) => Err(precision_error(&device, other.to_string())),
+    }
+}

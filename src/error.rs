@@ -1,0 +1,110 @@
+//! The one error type of linfit, and its `Result` alias.
+
+use crate::device::Precision;
+
+/// Result of every fallible linfit function.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in linfit, each variant carrying the offending values.
+///
+/// Nothing in linfit's public API panics on bad data or bad settings: it returns one of these.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Two shapes that must agree do not.
+    #[error("shape mismatch in {context}: expected {expected}, got {actual}")]
+    ShapeMismatch {
+        /// What was being checked.
+        context: String,
+        /// The shape or length that was expected.
+        expected: String,
+        /// The shape or length that was found.
+        actual: String,
+    },
+
+    /// There is nothing to work with: no rows, no features or no targets.
+    #[error("empty data: {what}")]
+    EmptyData {
+        /// What is empty.
+        what: String,
+    },
+
+    /// A NaN or infinite value in the data.
+    #[error("non-finite value {value} in {what} at row {row}, column {column}")]
+    NonFinite {
+        /// `features` or `targets`.
+        what: &'static str,
+        /// The row (0-based).
+        row: usize,
+        /// The column (0-based).
+        column: usize,
+        /// The offending value.
+        value: f64,
+    },
+
+    /// A setting outside its allowed range.
+    #[error("invalid {name} = {value}: {rule}")]
+    InvalidHyperparameter {
+        /// The setting's name.
+        name: &'static str,
+        /// Its value, as written.
+        value: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+
+    /// `Sgd::step` was called with no gradient pending.
+    #[error(
+        "optimizer step without gradients: call `backward` on a loss of this model before `step` \
+         (and `zero_grad` only before `backward`)"
+    )]
+    NoGradients,
+
+    /// The loss became NaN or infinite during training.
+    #[error("training diverged at step {step} (epoch {epoch}): the loss is {loss}. {hint}")]
+    Diverged {
+        /// The optimizer step at which the non-finite loss was seen.
+        step: usize,
+        /// The epoch of that step.
+        epoch: usize,
+        /// The loss read at that point (NaN or infinite).
+        loss: f64,
+        /// What to try.
+        hint: String,
+    },
+
+    /// A device cannot give the precision asked for.
+    #[error("precision {requested:?} is not available on {device}: {reason}")]
+    Precision {
+        /// The device, as Burn prints it.
+        device: String,
+        /// The precision asked for.
+        requested: Precision,
+        /// Why not.
+        reason: String,
+    },
+
+    /// A device name that is unknown or whose backend was not compiled in.
+    #[error("device {name:?}: {reason}")]
+    Device {
+        /// The name given.
+        name: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+
+    /// Tensors that must live together are on different devices or have different float types.
+    #[error("{context}: {left} and {right} differ")]
+    DeviceMismatch {
+        /// What was being combined.
+        context: String,
+        /// The first device or dtype.
+        left: String,
+        /// The second device or dtype.
+        right: String,
+    },
+
+    /// A tensor could not be read back from its device.
+    #[error("could not read a tensor back from the device: {0}")]
+    Readback(String),
+}

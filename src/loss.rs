@@ -1,0 +1,47 @@
+//! [`Loss`]: the squared-error losses, as PyTorch's `((y_hat - y)**2).sum()` and `MSELoss()`.
+
+use burn::config::Config;
+use burn::tensor::Tensor;
+
+/// A squared-error loss over every element of the predictions.
+///
+/// - `SumSquared`: `sum_ij (y_hat_ij - y_ij)^2`, the seed notebook's loss
+///   (`((Y_hat - Y_obs)**2).sum()`, or `nn.MSELoss(reduction="sum")`).
+/// - `MeanSquared`: the same divided by the number of elements, `n * k`
+///   (`nn.MSELoss()`, scikit-learn's `mean_squared_error` with `multioutput="uniform_average"`).
+///
+/// # Example
+/// ```
+/// use linfit::{device, Loss, Precision, Tensor};
+/// let cpu = device::cpu(Precision::F64)?;
+/// let y_hat = Tensor::<2>::from_floats([[1.0], [2.0]], &cpu);
+/// let y = Tensor::<2>::from_floats([[0.0], [4.0]], &cpu);
+/// let sum: f64 = Loss::SumSquared.forward(y_hat.clone(), y.clone()).into_scalar();
+/// let mean: f64 = Loss::MeanSquared.forward(y_hat, y).into_scalar();
+/// assert_eq!((sum, mean), (5.0, 2.5));
+/// # Ok::<(), linfit::Error>(())
+/// ```
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Sum of squared errors.
+    SumSquared,
+    /// Mean of squared errors over every element.
+    MeanSquared,
+}
+
+impl Loss {
+    /// The loss, a one-element tensor that carries the autodiff graph of its inputs.
+    ///
+    /// # Shapes
+    /// `predictions` and `targets` `[n, k]` -> `[1]`.
+    ///
+    /// # Panics
+    /// When the shapes, devices or float types differ (Burn's checks): this is the hot path.
+    pub fn forward(&self, predictions: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        let squared = (predictions - targets).square();
+        match self {
+            Loss::SumSquared => squared.sum(),
+            Loss::MeanSquared => squared.mean(),
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! [`Trainer`]: the common training loop, `fit` and `fit_with`.
+
+use core::ops::ControlFlow;
+
+use burn::config::Config;
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use crate::data::{Dataset, read_f64};
+use crate::loss::Loss;
+use crate::model::LinearModel;
+use crate::optim::{Sgd, SgdConfig};
+use crate::{Error, Result};
+
+/// Without log points or a stopping rule, the loss is still read every this many steps (and
+/// after the last one) so that divergence is caught; one scalar read back per this many steps.
+const DIVERGENCE_CHECK_EVERY: usize = 256;
+
+/// Settings of a [`Trainer`].
+///
+/// # Example
+/// ```
+/// use linfit::{SgdConfig, TrainerConfig};
+/// let trainer = TrainerConfig::new(SgdConfig::new(0.05))
+///     .with_epochs(20)
+///     .with_batch_size(Some(32))
+///     .with_log_every(Some(10))
+///     .init()?;
+/// # Ok::<(), linfit::Error>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct TrainerConfig {
+    /// The optimizer's settings.
+    pub optimizer: SgdConfig,
+    /// The loss minimised. Default [`Loss::MeanSquared`].
+    #[config(default = "Loss::MeanSquared")]
+    pub loss: Loss,
+    /// Full passes over the data. Default 100.
+    #[config(default = 100)]
+    pub epochs: usize,
+    /// Rows per mini-batch; `None` (the default) trains on the full batch. The last partial batch
+    /// of an epoch is used, not dropped.
+    pub batch_size: Option<usize>,
+    /// Shuffle the rows each epoch (seeded, reproducible). Default `true`. `false` takes rows in
+    /// order. No effect, and no copy, for full-batch training.
+    #[config(default = true)]
+    pub shuffle: bool,
+    /// Seed of the shuffling. Default 0.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Record the loss every this many steps, step 0 included. Default `None` (no history).
+    pub log_every: Option<usize>,
+    /// scikit-learn's stopping rule: stop when the epoch loss has not improved on the best one by
+    /// more than `tol` for `n_iter_no_change` consecutive epochs. Default `None` (run all epochs).
+    pub tol: Option<f64>,
+    /// Epochs without improvement before stopping (with `tol`). Default 5.
+    #[config(default = 5)]
+    pub n_iter_no_change: usize,
+}
+
+impl TrainerConfig {
+    /// Validates the settings and makes the trainer.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for invalid optimizer settings, a zero `batch_size` or
+    /// `log_every`, a negative or NaN `tol`, or a zero `n_iter_no_change` with `tol` set.
+    pub fn init(&self) -> Result<Trainer> {
+        self.optimizer.init()?;
+        if self.batch_size == Some(0) {
+            return Err(Error::InvalidHyperparameter {
+                name: "batch_size",
+                value: "0".into(),
+                rule: "a batch needs at least one row (None = full batch)",
+            });
+        }
+        if self.log_every == Some(0) {
+            return Err(Error::InvalidHyperparameter {
+                name: "log_every",
+                value: "0".into(),
+                rule: "must be at least 1 (None = no history)",
+            });
+        }
+        if let Some(tol) = self.tol {
+            if tol.is_nan() || tol < 0.0 {
+                return Err(Error::InvalidHyperparameter {
+                    name: "tol",
+                    value: tol.to_string(),
+                    rule: "must be >= 0 (None = no early stopping)",
+                });
+            }
+            if self.n_iter_no_change == 0 {
+                return Err(Error::InvalidHyperparameter {
+                    name: "n_iter_no_change",
+                    value: "0".into(),
+                    rule: "must be at least 1 when tol is set",
+                });
+            }
+        }
+        Ok(Trainer {
+            config: self.clone(),
+        })
+    }
+}
+
+/// One recorded point of training.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogEntry {
+    /// The optimizer step (0-based).
+    pub step: usize,
+    /// The epoch of that step (0-based).
+    pub epoch: usize,
+    /// The loss of that step's batch, before its update.
+    pub loss: f64,
+}
+
+/// Why training ended.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every epoch ran.
+    EpochsDone,
+    /// The `tol` / `n_iter_no_change` rule stopped training.
+    Converged,
+    /// The `fit_with` callback returned `ControlFlow::Break`.
+    Stopped,
+}
+
+/// The result of training.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The trained model.
+    pub model: LinearModel,
+    /// The log entries, every `log_every` steps.
+    pub history: Vec<LogEntry>,
+    /// Why training ended.
+    pub stop: StopReason,
+    /// Optimizer steps taken (parameter updates).
+    pub steps: usize,
+    /// Epochs begun (the last one may be partial when the callback stopped training).
+    pub epochs: usize,
+}
+
+/// Trains a [`LinearModel`] with [`Sgd`]: full batch or mini-batches, seeded shuffling, a loss
+/// history, early stopping, a callback, and divergence detection.
+///
+/// The data stay on their device; a scalar is read back only at log points, for the stopping rule
+/// (once per epoch), and every 256 steps to detect divergence.
+///
+/// # Example
+/// ```
+/// use linfit::prelude::*;
+/// let cpu = device::cpu(Precision::F64)?;
+/// let rows: Vec<Vec<f64>> = (0..20).map(|i| vec![i as f64 / 20.0]).collect();
+/// let targets: Vec<f64> = rows.iter().map(|r| 3.0 * r[0] + 1.0).collect();
+/// let data = Dataset::from_rows(&rows, &targets, &cpu)?;
+/// let model = LinearModelConfig::new(1).init(&cpu);
+/// let fitted = TrainerConfig::new(SgdConfig::new(0.5)).with_epochs(2000).init()?.fit(model, &data)?;
+/// assert!((fitted.model.weights()[0] - 3.0).abs() < 1e-6);
+/// # Ok::<(), linfit::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Trainer {
+    config: TrainerConfig,
+}
+
+impl Trainer {
+    /// The validated settings.
+    pub fn config(&self) -> &TrainerConfig {
+        &self.config
+    }
+
+    /// Trains `model` on `data`.
+    ///
+    /// # Errors
+    /// As [`fit_with`](Self::fit_with).
+    pub fn fit(&self, model: LinearModel, data: &Dataset) -> Result<Fitted> {
+        self.fit_with(model, data, |_| ControlFlow::Continue(()))
+    }
+
+    /// Trains `model` on `data`, calling `on_log` with each log entry; `ControlFlow::Break`
+    /// stops training at once (before that step's update) with [`StopReason::Stopped`].
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when the model and data disagree on features or targets,
+    /// [`Error::DeviceMismatch`] for another device or float type, [`Error::Diverged`] when the
+    /// loss becomes NaN or infinite, [`Error::Readback`] when a device read fails.
+    pub fn fit_with(
+        &self,
+        mut model: LinearModel,
+        data: &Dataset,
+        mut on_log: impl FnMut(&LogEntry) -> ControlFlow<()>,
+    ) -> Result<Fitted> {
+        let cfg = &self.config;
+        check_model_data(&model, data)?;
+        let mut optim: Sgd = cfg.optimizer.init()?;
+        let n = data.n_samples();
+        let batch = cfg.batch_size.unwrap_or(n).min(n);
+        let full_batch = batch == n;
+        let shuffle = cfg.shuffle && !full_batch;
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        let mut order: Vec<i64> = if shuffle {
+            (0..n as i64).collect()
+        } else {
+            Vec::new()
+        };
+        let device = data.device();
+
+        let mut history = Vec::new();
+        let mut step = 0usize;
+        let mut stop = StopReason::EpochsDone;
+        let mut epochs_run = 0usize;
+        let mut best_loss = f64::INFINITY;
+        let mut no_improvement = 0usize;
+        let mut last_loss: Option<(Tensor<1>, usize)> = None;
+
+        'epochs: for epoch in 0..cfg.epochs {
+            epochs_run = epoch + 1;
+            let permutation = if shuffle {
+                order.shuffle(&mut rng);
+                Some(Tensor::<1, Int>::from_data(
+                    TensorData::new(order.clone(), [n]),
+                    &device,
+                ))
+            } else {
+                None
+            };
+            // The epoch's loss, summed on the device, only when the stopping rule needs it.
+            let mut epoch_loss: Option<Tensor<1>> = None;
+
+            for start in (0..n).step_by(batch) {
+                let end = (start + batch).min(n);
+                let (x, y) = match (&permutation, full_batch) {
+                    (_, true) => (data.features(), data.targets()),
+                    (Some(perm), false) => data.select_rows(perm.clone().slice([start..end])),
+                    (None, false) => data.rows(start, end),
+                };
+                optim.zero_grad();
+                let loss = cfg.loss.forward(model.forward(x), y);
+
+                let log_point = cfg.log_every.is_some_and(|k| step % k == 0);
+                let guard_point = cfg.log_every.is_none()
+                    && cfg.tol.is_none()
+                    && step % DIVERGENCE_CHECK_EVERY == 0;
+                if log_point || guard_point {
+                    let value = scalar(&loss)?;
+                    check_finite_loss(value, step, epoch)?;
+                    if log_point {
+                        let entry = LogEntry {
+                            step,
+                            epoch,
+                            loss: value,
+                        };
+                        log::debug!("linfit: step {step} epoch {epoch} loss {value:e}");
+                        history.push(entry);
+                        if on_log(&entry).is_break() {
+                            stop = StopReason::Stopped;
+                            break 'epochs;
+                        }
+                    }
+                }
+                if cfg.tol.is_some() {
+                    let weighted = match cfg.loss {
+                        Loss::SumSquared => loss.clone().detach().without_autodiff(),
+                        // Weighted by the batch's share, the batch means add up to the epoch mean.
+                        Loss::MeanSquared => loss
+                            .clone()
+                            .detach()
+                            .without_autodiff()
+                            .mul_scalar((end - start) as f64 / n as f64),
+                    };
+                    epoch_loss = Some(match epoch_loss {
+                        None => weighted,
+                        Some(acc) => acc + weighted,
+                    });
+                }
+
+                optim.backward(&loss, &model);
+                model = optim.step(model)?;
+                last_loss = Some((loss.detach().without_autodiff(), epoch));
+                step += 1;
+            }
+
+            if let (Some(tol), Some(epoch_loss)) = (cfg.tol, epoch_loss) {
+                let value = scalar(&epoch_loss)?;
+                check_finite_loss(value, step.saturating_sub(1), epoch)?;
+                // scikit-learn's rule (sklearn/linear_model/_sgd_fast.pyx).
+                if value > best_loss - tol {
+                    no_improvement += 1;
+                } else {
+                    no_improvement = 0;
+                }
+                if value < best_loss {
+                    best_loss = value;
+                }
+                log::debug!(
+                    "linfit: epoch {epoch} loss {value:e}, {no_improvement} epochs without improvement"
+                );
+                if no_improvement >= cfg.n_iter_no_change {
+                    stop = StopReason::Converged;
+                    break 'epochs;
+                }
+            }
+        }
+
+        // The last step's loss: catches a divergence between guard points.
+        if stop == StopReason::EpochsDone
+            && let Some((loss, epoch)) = last_loss
+        {
+            check_finite_loss(scalar(&loss)?, step.saturating_sub(1), epoch)?;
+        }
+        log::info!("linfit: training ended after {step} steps, {epochs_run} epochs: {stop:?}");
+
+        Ok(Fitted {
+            model,
+            history,
+            stop,
+            steps: step,
+            epochs: epochs_run,
+        })
+    }
+}
+
+fn check_model_data(model: &LinearModel, data: &Dataset) -> Result<()> {
+    if model.n_features() != data.n_features() {
+        return Err(Error::ShapeMismatch {
+            context: "model features vs data features".into(),
+            expected: model.n_features().to_string(),
+            actual: data.n_features().to_string(),
+        });
+    }
+    if model.n_targets() != data.n_targets() {
+        return Err(Error::ShapeMismatch {
+            context: "model targets vs data targets".into(),
+            expected: model.n_targets().to_string(),
+            actual: data.n_targets().to_string(),
+        });
+    }
+    model.check_compatible("training", &data.features())
+}
+
+fn scalar(loss: &Tensor<1>) -> Result<f64> {
+    let values = read_f64(loss.clone().without_autodiff())?;
+    Ok(values.first().copied().unwrap_or(f64::NAN))
+}
+
+fn check_finite_loss(loss: f64, step: usize, epoch: usize) -> Result<()> {
+    if loss.is_finite() {
+        return Ok(());
+    }
+    Err(Error::Diverged {
+        step,
+        epoch,
+        loss,
+        hint: "The updates grew without bound: lower the learning rate (often by 10x), or \
+               standardise the features (zero mean, unit variance) so that one rate suits every \
+               coefficient; with the sum-of-squares loss, the usable rate also shrinks with the \
+               number of rows."
+            .into(),
+    })
+}
