@@ -226,8 +226,8 @@ impl Dataset {
     /// The rows `start..end` (clamped to the data), as `(features, targets)`.
     pub(crate) fn rows(&self, start: usize, end: usize) -> (Tensor<2>, Tensor<2>) {
         (
-            self.features.clone().slice([start..end]),
-            self.targets.clone().slice([start..end]),
+            self.features.clone().slice(start..end),
+            self.targets.clone().slice(start..end),
         )
     }
 

@@ -202,7 +202,7 @@ impl LinearModel {
                 what: "a linear model needs at least one feature and one weight".into(),
             });
         }
-        if weights.len() % n_features != 0 {
+        if !weights.len().is_multiple_of(n_features) {
             return Err(Error::ShapeMismatch {
                 context: "weights length (row-major [n_features, n_targets])".into(),
                 expected: format!("a multiple of n_features = {n_features}"),

@@ -233,16 +233,16 @@ impl Trainer {
                 let end = (start + batch).min(n);
                 let (x, y) = match (&permutation, full_batch) {
                     (_, true) => (data.features(), data.targets()),
-                    (Some(perm), false) => data.select_rows(perm.clone().slice([start..end])),
+                    (Some(perm), false) => data.select_rows(perm.clone().slice(start..end)),
                     (None, false) => data.rows(start, end),
                 };
                 optim.zero_grad();
                 let loss = cfg.loss.forward(model.forward(x), y);
 
-                let log_point = cfg.log_every.is_some_and(|k| step % k == 0);
+                let log_point = cfg.log_every.is_some_and(|k| step.is_multiple_of(k));
                 let guard_point = cfg.log_every.is_none()
                     && cfg.tol.is_none()
-                    && step % DIVERGENCE_CHECK_EVERY == 0;
+                    && step.is_multiple_of(DIVERGENCE_CHECK_EVERY);
                 if log_point || guard_point {
                     let value = scalar(&loss)?;
                     check_finite_loss(value, step, epoch)?;
