@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use faer::linalg::solvers::DenseSolveCore;
 use linfit::prelude::*;
 use serde_json::Value;
 
@@ -93,12 +94,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         loop_time.as_secs_f64(),
         fit_time.as_secs_f64()
     );
+    // ---- The closed form, and why it "disagrees" ------------------------------------------------
     println!(
-        "\nThe columns of X are x, x+1 and x+2: only 2 of the 4 parameters are identified by the data.\n\
-         Gradient descent finds one of infinitely many minimisers (loss {:.13}); which one depends on\n\
-         its random start.",
-        fitted.history.last().map_or(f64::NAN, |e| e.loss)
+        "\n---- The closed form --------------------------------------------------------------"
     );
+    let fit = LeastSquares::new().fit(&data)?;
+    println!("{}", fit.summary());
+    let w_min = fit.model().weights();
+    let b_min = fit.model().bias().unwrap_or_default();
+    println!(
+        "minimum-norm solution: W = {}, b = {}, loss = {}",
+        numpy_array(&w_min),
+        b_min.first().copied().unwrap_or(0.0),
+        fit.sse()[0]
+    );
+
+    // The notebook's "analytical solution": inv(Xa^T Xa) Xa^T Y_true with Xa = [1, X]. Xa^T Xa
+    // is singular (rank 2 of 4), so the inverse LU produces is rounding noise.
+    let xa: Vec<[f64; 4]> = x.iter().map(|r| [1.0, r[0], r[1], r[2]]).collect();
+    let y_true: Vec<f64> = x
+        .iter()
+        .map(|r| 3.0 + 3.0 * r[0] + 6.0 * r[1] + 9.0 * r[2])
+        .collect();
+    let gram = faer::Mat::from_fn(4, 4, |i, j| xa.iter().map(|r| r[i] * r[j]).sum::<f64>());
+    let xty = faer::Mat::from_fn(4, 1, |i, _| {
+        xa.iter().zip(&y_true).map(|(r, y)| r[i] * y).sum::<f64>()
+    });
+    let inverse = faer::linalg::solvers::PartialPivLu::new(gram.as_ref()).inverse();
+    let naive: Vec<f64> = (0..4)
+        .map(|i| (0..4).map(|j| inverse[(i, j)] * xty[(j, 0)]).sum())
+        .collect();
+    let naive_model = LinearModel::from_values(3, &naive[1..], Some(&naive[..1]), &device)?;
+    let naive_loss = fit.explain(&naive_model)?.loss_other;
+    println!(
+        "the notebook's naive inverse: b = {}, W = {}, loss = {naive_loss:.1}\n  (Xa^T Xa is singular, so \
+         this is rounding noise: the notebook's numpy/LAPACK inverse gave other numbers, with a loss of ~14023.9)",
+        naive[0],
+        numpy_array(&naive[1..]),
+    );
+
+    println!("\nWhy gradient descent's answer differs from the minimum-norm one:");
+    println!("{}", fit.explain(&fitted.model)?);
     Ok(())
 }
 

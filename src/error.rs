@@ -104,6 +104,10 @@ pub enum Error {
         right: String,
     },
 
+    /// A factorisation failed to converge (NaN-free input makes this very rare).
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+
     /// A tensor could not be read back from its device.
     #[error("could not read a tensor back from the device: {0}")]
     Readback(String),

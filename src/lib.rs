@@ -52,6 +52,7 @@ pub mod data;
 pub mod device;
 mod error;
 pub mod loss;
+pub mod lstsq;
 pub mod model;
 pub mod optim;
 pub mod prelude;
@@ -65,6 +66,10 @@ pub use data::Dataset;
 pub use device::Precision;
 pub use error::{Error, Result};
 pub use loss::Loss;
+pub use lstsq::{
+    Coefficient, Explanation, LeastSquares, LeastSquaresFit, PolynomialFit, Solver, Summary,
+    TargetSummary,
+};
 pub use model::{LinearModel, LinearModelConfig};
 pub use optim::{Sgd, SgdConfig};
 pub use trainer::{Fitted, LogEntry, StopReason, Trainer, TrainerConfig};

@@ -2,7 +2,8 @@
 
 pub use crate::device::{self, Precision};
 pub use crate::{
-    Dataset, Device, Error, Fitted, LinearModel, LinearModelConfig, LogEntry, Loss, Result, Sgd,
-    SgdConfig, StopReason, Tensor, Trainer, TrainerConfig,
+    Coefficient, Dataset, Device, Error, Explanation, Fitted, LeastSquares, LeastSquaresFit,
+    LinearModel, LinearModelConfig, LogEntry, Loss, Result, Sgd, SgdConfig, Solver, StopReason,
+    Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
 };
 pub use burn::module::Module;

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the seed notebook's data and tolerance checks.
 #![allow(dead_code)]
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 /// The seed notebook's exact inputs and printed trajectory (`data/seed/seed_notebook.json`,
@@ -67,4 +69,156 @@ pub fn assert_rel(what: &str, actual: &[f64], expected: &[f64], rel: f64) {
             "{what}[{i}]: got {a:e}, expected {e:e} (relative error {err:e} > {rel:e})"
         );
     }
+}
+
+/// A seeded, well-conditioned problem: features U(-1, 1), targets a linear function plus noise.
+pub fn problem(n: usize, m: usize, k: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let w: Vec<f64> = (0..m * k).map(|_| rng.random_range(-2.0..2.0)).collect();
+    let x: Vec<Vec<f64>> = (0..n)
+        .map(|_| (0..m).map(|_| rng.random_range(-1.0..1.0)).collect())
+        .collect();
+    let y = x
+        .iter()
+        .map(|row| {
+            (0..k)
+                .map(|j| {
+                    0.5 + (0..m).map(|f| row[f] * w[f * k + j]).sum::<f64>()
+                        + rng.random_range(-0.1..0.1)
+                })
+                .collect()
+        })
+        .collect();
+    (x, y)
+}
+
+/// The reference: PyTorch's SGD on `y = x W + b`, in plain f64 on the host.
+pub struct Reference {
+    pub w: Vec<f64>, // row-major [m, k]
+    pub b: Option<Vec<f64>>,
+    pub buf_w: Option<Vec<f64>>,
+    pub buf_b: Option<Vec<f64>>,
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+}
+
+impl Reference {
+    pub fn new(config: &linfit::SgdConfig, w0: &[f64], b0: Option<&[f64]>) -> Self {
+        Reference {
+            w: w0.to_vec(),
+            b: b0.map(<[f64]>::to_vec),
+            buf_w: None,
+            buf_b: None,
+            lr: config.lr,
+            momentum: config.momentum,
+            dampening: config.dampening,
+            weight_decay: config.weight_decay,
+            nesterov: config.nesterov,
+        }
+    }
+
+    /// `epochs` passes over the rows in order, in batches of `batch`; returns each step's loss.
+    pub fn run(
+        &mut self,
+        x: &[Vec<f64>],
+        y: &[Vec<f64>],
+        batch: usize,
+        epochs: usize,
+        mean: bool,
+    ) -> Vec<f64> {
+        let mut losses = Vec::new();
+        for _ in 0..epochs {
+            for start in (0..x.len()).step_by(batch) {
+                let end = (start + batch).min(x.len());
+                losses.push(self.step(&x[start..end], &y[start..end], mean));
+            }
+        }
+        losses
+    }
+
+    /// Loss and gradients on rows `x`, `y` (sum or mean of squared errors).
+    pub fn grads(&self, x: &[Vec<f64>], y: &[Vec<f64>], mean: bool) -> (f64, Vec<f64>, Vec<f64>) {
+        let (m, k) = (x[0].len(), y[0].len());
+        let scale = if mean {
+            1.0 / (x.len() * k) as f64
+        } else {
+            1.0
+        };
+        let mut loss = 0.0;
+        let mut gw = vec![0.0; m * k];
+        let mut gb = vec![0.0; k];
+        for (row, target) in x.iter().zip(y) {
+            for j in 0..k {
+                let pred: f64 = (0..m).map(|f| row[f] * self.w[f * k + j]).sum::<f64>()
+                    + self.b.as_ref().map_or(0.0, |b| b[j]);
+                let r = pred - target[j];
+                loss += r * r;
+                for f in 0..m {
+                    gw[f * k + j] += 2.0 * r * row[f] * scale;
+                }
+                gb[j] += 2.0 * r * scale;
+            }
+        }
+        (loss * scale, gw, gb)
+    }
+
+    pub fn update(&self, p: &mut [f64], g: &[f64], buf: &mut Option<Vec<f64>>) {
+        let mut g: Vec<f64> = g
+            .iter()
+            .zip(p.iter())
+            .map(|(g, p)| g + self.weight_decay * p)
+            .collect();
+        if self.momentum != 0.0 {
+            let b = match buf.take() {
+                None => g.clone(),
+                Some(b) => b
+                    .iter()
+                    .zip(&g)
+                    .map(|(b, g)| self.momentum * b + (1.0 - self.dampening) * g)
+                    .collect(),
+            };
+            g = if self.nesterov {
+                g.iter()
+                    .zip(&b)
+                    .map(|(g, b)| g + self.momentum * b)
+                    .collect()
+            } else {
+                b.clone()
+            };
+            *buf = Some(b);
+        }
+        for (p, g) in p.iter_mut().zip(&g) {
+            *p -= self.lr * g;
+        }
+    }
+
+    pub fn step(&mut self, x: &[Vec<f64>], y: &[Vec<f64>], mean: bool) -> f64 {
+        let (loss, gw, gb) = self.grads(x, y, mean);
+        let mut w = std::mem::take(&mut self.w);
+        let mut buf_w = self.buf_w.take();
+        self.update(&mut w, &gw, &mut buf_w);
+        self.w = w;
+        self.buf_w = buf_w;
+        if let Some(mut b) = self.b.take() {
+            let mut buf_b = self.buf_b.take();
+            self.update(&mut b, &gb, &mut buf_b);
+            self.b = Some(b);
+            self.buf_b = buf_b;
+        }
+        loss
+    }
+}
+
+/// Norm-wise relative difference ||a - e|| / ||e||.
+pub fn rel_norm(actual: &[f64], expected: &[f64]) -> f64 {
+    let diff: f64 = actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).powi(2))
+        .sum();
+    let norm: f64 = expected.iter().map(|e| e * e).sum();
+    (diff / norm).sqrt()
 }

@@ -1,0 +1,178 @@
+//! [`Explanation`]: why another minimiser differs from the closed form.
+
+use core::fmt;
+
+use burn::module::Module;
+
+use super::LeastSquaresFit;
+use crate::data::read_f64;
+use crate::loss::Loss;
+use crate::model::LinearModel;
+use crate::{Error, Result};
+
+/// The split of `other - fit` (parameters, intercept first) into the part in the null space of
+/// the design, which no data point can see, and the rest, with both models' losses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// Sum of squared errors of the closed-form fit, over every target.
+    pub loss_fit: f64,
+    /// Sum of squared errors of the other model.
+    pub loss_other: f64,
+    /// `other - fit`, per target, `n_parameters` values each (intercept first).
+    pub difference: Vec<Vec<f64>>,
+    /// The part of the difference in the null space, per target.
+    pub invisible: Vec<Vec<f64>>,
+    /// The rest, `difference - invisible`, per target.
+    pub visible: Vec<Vec<f64>>,
+    /// Rank of the design and number of parameters per target.
+    pub rank: usize,
+    /// Parameters per target.
+    pub n_parameters: usize,
+}
+
+impl Explanation {
+    /// `||difference||` over all targets.
+    pub fn difference_norm(&self) -> f64 {
+        norm(&self.difference)
+    }
+
+    /// `||invisible||` over all targets.
+    pub fn invisible_norm(&self) -> f64 {
+        norm(&self.invisible)
+    }
+
+    /// `||visible||` over all targets.
+    pub fn visible_norm(&self) -> f64 {
+        norm(&self.visible)
+    }
+
+    /// Share of the squared difference that lies in the null space (1 when the difference is 0).
+    pub fn invisible_share(&self) -> f64 {
+        let d = self.difference_norm();
+        if d == 0.0 {
+            1.0
+        } else {
+            (self.invisible_norm() / d).powi(2)
+        }
+    }
+}
+
+fn norm(v: &[Vec<f64>]) -> f64 {
+    v.iter().flatten().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Explanation> {
+    let (m, k) = (fit.weights.len(), fit.sse.len());
+    if other.n_features() != m || other.n_targets() != k || other.has_bias() != fit.intercept {
+        return Err(Error::ShapeMismatch {
+            context: "model to explain vs the least-squares fit".into(),
+            expected: format!("{m} features, {k} targets, bias: {}", fit.intercept),
+            actual: format!(
+                "{} features, {} targets, bias: {}",
+                other.n_features(),
+                other.n_targets(),
+                other.has_bias()
+            ),
+        });
+    }
+    let data = &fit.data;
+    fit.model
+        .check_compatible("model to explain", &data.features())?;
+    other.check_compatible("model to explain", &data.features())?;
+    let loss = |model: &LinearModel| -> Result<f64> {
+        let l = Loss::SumSquared.forward(model.valid().forward(data.features()), data.targets());
+        Ok(read_f64(l)?.first().copied().unwrap_or(f64::NAN))
+    };
+    let params = |model: &LinearModel| -> Result<Vec<Vec<f64>>> {
+        let w = model.try_weights()?;
+        let b = model.try_bias()?;
+        Ok((0..k)
+            .map(|t| {
+                let mut p = Vec::with_capacity(m + 1);
+                if let Some(b) = &b {
+                    p.push(b[t]);
+                }
+                p.extend((0..m).map(|j| w[j * k + t]));
+                p
+            })
+            .collect())
+    };
+    let (ours, theirs) = (params(&fit.model)?, params(other)?);
+    let null = fit.null_space();
+    let mut difference = Vec::with_capacity(k);
+    let mut invisible = Vec::with_capacity(k);
+    let mut visible = Vec::with_capacity(k);
+    for t in 0..k {
+        let d: Vec<f64> = theirs[t].iter().zip(&ours[t]).map(|(a, b)| a - b).collect();
+        let mut inv = vec![0.0; d.len()];
+        for q in &null {
+            let c: f64 = q.iter().zip(&d).map(|(a, b)| a * b).sum();
+            inv.iter_mut().zip(q).for_each(|(x, qv)| *x += c * qv);
+        }
+        visible.push(d.iter().zip(&inv).map(|(a, b)| a - b).collect());
+        invisible.push(inv);
+        difference.push(d);
+    }
+    Ok(Explanation {
+        loss_fit: loss(&fit.model)?,
+        loss_other: loss(other)?,
+        difference,
+        invisible,
+        visible,
+        rank: fit.rank + usize::from(fit.intercept),
+        n_parameters: fit.n_parameters(),
+    })
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rel = (self.loss_other - self.loss_fit) / self.loss_fit.abs().max(f64::MIN_POSITIVE);
+        writeln!(
+            f,
+            "closed-form loss (sum of squared errors): {:.15e}",
+            self.loss_fit
+        )?;
+        writeln!(
+            f,
+            "other model's loss:                       {:.15e} (relative excess {rel:.2e})",
+            self.loss_other
+        )?;
+        writeln!(
+            f,
+            "parameter difference ||other - closed form|| = {:.6e}: {:.6e} in the null space, {:.6e} outside it",
+            self.difference_norm(),
+            self.invisible_norm(),
+            self.visible_norm()
+        )?;
+        if self.rank < self.n_parameters {
+            writeln!(
+                f,
+                "The data identify only {} of the {} parameters: {} direction(s) change no prediction on this data.",
+                self.rank,
+                self.n_parameters,
+                self.n_parameters - self.rank
+            )?;
+        } else {
+            writeln!(
+                f,
+                "The data identify every parameter: the minimiser is unique."
+            )?;
+        }
+        if self.invisible_share() > 1.0 - 1e-6 && rel.abs() < 1e-6 {
+            write!(
+                f,
+                "Both models fit the data equally well. They differ only along directions the data cannot see, \
+                 so neither is 'more right': gradient descent keeps whatever its starting point had there, \
+                 while the closed form reports the smallest-norm solution."
+            )
+        } else if rel > 1e-6 {
+            write!(
+                f,
+                "The other model has not reached the minimum yet: the visible part of the difference is what \
+                 further training (or a better learning rate) would remove."
+            )
+        } else {
+            write!(f, "The models agree up to rounding.")
+        }
+    }
+}

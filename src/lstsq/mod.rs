@@ -1,0 +1,358 @@
+//! Closed-form least squares that says what the data can and cannot identify.
+//!
+//! [`LeastSquares`] minimises `sum (y - b - x w)^2` exactly. Rank-deficient and underdetermined
+//! designs are solved, not refused: the answer is the minimum-norm weights with the intercept left
+//! out of the norm (centre, solve, then `b = mean(y) - mean(x) w`), scikit-learn's
+//! `LinearRegression` convention. The fit reports the rank, singular values, condition number and
+//! null space of the design, statistics per coefficient ([`LeastSquaresFit::summary`]), and
+//! explains why another minimiser, say gradient descent's, differs
+//! ([`LeastSquaresFit::explain`]).
+//!
+//! Parameter order, wherever parameters are listed together (null space, explanation): the
+//! intercept first (when fitted), then the weights, as in NIST's `B0, B1, ...`.
+//!
+//! ## Solvers
+//! | solver | how | when |
+//! |---|---|---|
+//! | `Qr` | column-pivoted Householder QR (faer), then iterative refinement with double-double residuals | the accurate default for data that fit in host memory |
+//! | `Svd` | SVD (faer), minimum norm | rank revealing, the most robust |
+//! | `NormalEquations` | `X^T X`, `X^T y` accumulated on the data's device with Burn's matmul in chunks, then a small host solve | very tall data, GPU-resident data; loses accuracy as `cond(X)^2` |
+//! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4`; QR otherwise | |
+//!
+//! The host solvers read the data back once; QR works on one centred copy. The normal equations
+//! keep the data on their device and move only `m x m` and `m x k` matrices to the host.
+
+mod dd;
+mod explain;
+mod polynomial;
+mod solve;
+mod summary;
+
+use burn::config::Config;
+use burn::module::Module;
+
+pub use explain::Explanation;
+pub use polynomial::PolynomialFit;
+pub use summary::{Coefficient, Summary, TargetSummary};
+
+use crate::data::{Dataset, read_f64};
+use crate::model::LinearModel;
+use crate::{Error, Result};
+use solve::{HostData, Solution};
+
+/// Which algorithm [`LeastSquares`] uses.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Solver {
+    /// Normal equations for tall data, with a fall-back to QR when ill-conditioned; QR otherwise.
+    Auto,
+    /// Column-pivoted Householder QR with iterative refinement (accurate; host).
+    Qr,
+    /// Singular value decomposition, minimum norm (rank revealing; host).
+    Svd,
+    /// Normal equations accumulated on the data's device (fast for tall data; `cond^2` accuracy).
+    NormalEquations,
+}
+
+/// Settings of the closed-form fit.
+///
+/// # Example
+/// ```
+/// use linfit::{device, Dataset, LeastSquares, Precision};
+/// let cpu = device::cpu(Precision::F64)?;
+/// let data = Dataset::from_rows(&[vec![0.0], vec![1.0], vec![2.0]], &[1.0, 3.0, 5.0], &cpu)?;
+/// let fit = LeastSquares::new().fit(&data)?;
+/// assert!((fit.model().weights()[0] - 2.0).abs() < 1e-14);
+/// assert!((fit.model().bias().unwrap()[0] - 1.0).abs() < 1e-14);
+/// # Ok::<(), linfit::Error>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct LeastSquares {
+    /// Fit an intercept. Default `true`.
+    #[config(default = true)]
+    pub intercept: bool,
+    /// The algorithm. Default [`Solver::Auto`].
+    #[config(default = "Solver::Auto")]
+    pub solver: Solver,
+    /// Rank tolerance relative to the largest singular value; `None` (the default) uses
+    /// `eps * max(n, m)`, as numpy's `matrix_rank` and LAPACK's `gelsd`.
+    pub rcond: Option<f64>,
+}
+
+/// Tall enough for `Auto` to try the normal equations.
+const AUTO_NE_MIN_ROWS: usize = 10_000;
+/// `Auto` keeps the normal equations only when `cond(X)` is below this (`cond^2 eps < 1e-8`).
+const AUTO_NE_MAX_COND: f64 = 1e4;
+
+impl LeastSquares {
+    /// Fits every target of `data`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for a negative or non-finite `rcond`;
+    /// [`Error::Readback`] when the device fails; [`Error::Numerical`] if a factorisation fails.
+    pub fn fit(&self, data: &Dataset) -> Result<LeastSquaresFit> {
+        if let Some(rcond) = self.rcond
+            && !(rcond.is_finite() && rcond >= 0.0)
+        {
+            return Err(Error::InvalidHyperparameter {
+                name: "rcond",
+                value: rcond.to_string(),
+                rule: "must be finite and >= 0 (None = automatic)",
+            });
+        }
+        let (n, m) = (data.n_samples(), data.n_features());
+        let (solution, used, host) = match self.solver {
+            Solver::Qr => (
+                solve::qr_solve(&HostData::read(data)?, self.intercept, self.rcond)?,
+                Solver::Qr,
+                None,
+            ),
+            Solver::Svd => (
+                solve::svd_solve(&HostData::read(data)?, self.intercept, self.rcond)?,
+                Solver::Svd,
+                None,
+            ),
+            Solver::NormalEquations => (
+                solve::normal_equations(data, self.intercept, self.rcond)?.0,
+                Solver::NormalEquations,
+                None,
+            ),
+            Solver::Auto => {
+                let tall = n >= AUTO_NE_MIN_ROWS && n >= 20 * m;
+                let ne = if tall {
+                    Some(solve::normal_equations(data, self.intercept, self.rcond)?)
+                } else {
+                    None
+                };
+                match ne {
+                    Some((solution, cond_gram)) if cond_gram.sqrt() <= AUTO_NE_MAX_COND => {
+                        (solution, Solver::NormalEquations, None)
+                    }
+                    _ => {
+                        let host = HostData::read(data)?;
+                        (
+                            solve::qr_solve(&host, self.intercept, self.rcond)?,
+                            Solver::Qr,
+                            Some(host),
+                        )
+                    }
+                }
+            }
+        };
+        let _ = host;
+        LeastSquaresFit::new(solution, used, self.intercept, data)
+    }
+}
+
+/// The result of [`LeastSquares::fit`]: the model and what the solver learned about the design.
+#[derive(Debug)]
+pub struct LeastSquaresFit {
+    model: LinearModel,
+    data: Dataset,
+    solver: Solver,
+    intercept: bool,
+    rank: usize,
+    singular_values: Vec<f64>,
+    null_weights: Vec<Vec<f64>>,
+    gram_pinv: Vec<Vec<f64>>,
+    x_mean: Vec<f64>,
+    scaled_min_eig: f64,
+    sse: Vec<f64>,
+    sst: Vec<f64>,
+    weights: Vec<Vec<f64>>,
+    intercepts: Option<Vec<f64>>,
+}
+
+impl LeastSquaresFit {
+    fn new(s: Solution, solver: Solver, intercept: bool, data: &Dataset) -> Result<Self> {
+        let (m, k) = (data.n_features(), data.n_targets());
+        let flat: Vec<f64> = s.weights.iter().flatten().copied().collect();
+        let model = LinearModel::from_values(m, &flat, s.intercepts.as_deref(), &data.device())
+            .map_err(|e| Error::Numerical(format!("the solution is not finite ({e}); the design is too ill-conditioned for this solver")))?;
+        // SSE and SST on the device, one pass (no autodiff graph: the model is evaluated on valid()).
+        let residual = model.valid().forward(data.features()) - data.targets();
+        let sse = read_f64(residual.square().sum_dim(0))?;
+        let targets = data.targets();
+        let sst = if intercept {
+            let mean = targets.clone().mean_dim(0);
+            read_f64((targets - mean).square().sum_dim(0))?
+        } else {
+            read_f64(targets.square().sum_dim(0))?
+        };
+        debug_assert_eq!(sse.len(), k);
+        Ok(Self {
+            model,
+            data: data.clone(),
+            solver,
+            intercept,
+            rank: s.rank,
+            singular_values: s.singular_values,
+            null_weights: s.null_weights,
+            gram_pinv: s.gram_pinv,
+            x_mean: s.x_mean,
+            scaled_min_eig: s.scaled_min_eig,
+            sse,
+            sst,
+            weights: s.weights,
+            intercepts: s.intercepts,
+        })
+    }
+
+    /// The fitted model.
+    pub fn model(&self) -> &LinearModel {
+        &self.model
+    }
+
+    /// The fitted model, by value.
+    pub fn into_model(self) -> LinearModel {
+        self.model
+    }
+
+    /// The solver that produced the fit (`Auto` resolved).
+    pub fn solver(&self) -> Solver {
+        self.solver
+    }
+
+    /// Numerical rank of the design the solver saw (centred when there is an intercept).
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// Number of parameters per target: the weights, plus the intercept if fitted.
+    pub fn n_parameters(&self) -> usize {
+        self.weights.len() + usize::from(self.intercept)
+    }
+
+    /// Singular values of the design the solver saw, descending (`n_features` of them).
+    pub fn singular_values(&self) -> &[f64] {
+        &self.singular_values
+    }
+
+    /// `s_max / s_min` of the design the solver saw; infinite when rank deficient.
+    pub fn condition_number(&self) -> f64 {
+        match (self.singular_values.first(), self.singular_values.last()) {
+            (Some(&max), Some(&min)) if min > 0.0 && self.rank == self.singular_values.len() => {
+                max / min
+            }
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// Residual sum of squares per target.
+    pub fn sse(&self) -> Vec<f64> {
+        self.sse.clone()
+    }
+
+    /// Basis of the parameter directions the data cannot identify, each of
+    /// [`n_parameters`](Self::n_parameters) values (intercept first, then the weights): adding any
+    /// multiple of one to the parameters leaves every prediction on this data unchanged.
+    /// Orthonormal. Empty when every parameter is identified.
+    pub fn null_space(&self) -> Vec<Vec<f64>> {
+        orthonormalize(self.null_space_raw())
+    }
+
+    /// Null directions in parameter space, before orthonormalisation: `[-mean(x) v; v]`.
+    fn null_space_raw(&self) -> Vec<Vec<f64>> {
+        self.null_weights
+            .iter()
+            .map(|v| {
+                let mut full = Vec::with_capacity(v.len() + 1);
+                if self.intercept {
+                    full.push(-v.iter().zip(&self.x_mean).map(|(a, b)| a * b).sum::<f64>());
+                }
+                full.extend_from_slice(v);
+                full
+            })
+            .collect()
+    }
+
+    /// Residual degrees of freedom, `n - rank - i` (`i` = 1 with an intercept).
+    pub fn df_residual(&self) -> usize {
+        self.data
+            .n_samples()
+            .saturating_sub(self.rank + usize::from(self.intercept))
+    }
+
+    /// Whether each parameter (intercept first) is identified: orthogonal to the null space.
+    pub fn identifiable(&self) -> Vec<bool> {
+        let null = self.null_space();
+        (0..self.n_parameters())
+            .map(|p| null.iter().all(|v| v[p].abs() <= IDENTIFIABLE_TOL))
+            .collect()
+    }
+
+    /// The estimated covariance of the parameters (intercept first) of `target`:
+    /// `sigma^2 (D^T D)^+` with `D = [1 X]`, `sigma^2 = SSE / df_residual`. An entry is `None`
+    /// when either parameter is not identifiable; the whole is `None` without residual degrees
+    /// of freedom or for a target out of range.
+    pub fn covariance(&self, target: usize) -> Option<Vec<Vec<Option<f64>>>> {
+        let df = self.df_residual();
+        if df == 0 || target >= self.sse.len() {
+            return None;
+        }
+        let s2 = self.sse[target] / df as f64;
+        let m = self.weights.len();
+        let g = &self.gram_pinv;
+        let xm = &self.x_mean;
+        let i = usize::from(self.intercept);
+        // With the intercept: Var(w) = s2 G, Cov(b, w) = -s2 G xbar, Var(b) = s2 (1/n + xbar' G xbar).
+        let gx: Vec<f64> = (0..m)
+            .map(|a| (0..m).map(|c| g[a][c] * xm[c]).sum())
+            .collect();
+        let xgx: f64 = (0..m).map(|a| xm[a] * gx[a]).sum();
+        let raw = |p: usize, q: usize| -> f64 {
+            match (p.checked_sub(i), q.checked_sub(i)) {
+                (Some(a), Some(c)) => s2 * g[a][c],
+                (None, Some(c)) | (Some(c), None) => -s2 * gx[c],
+                (None, None) => s2 * (1.0 / self.data.n_samples() as f64 + xgx),
+            }
+        };
+        let ok = self.identifiable();
+        let p = self.n_parameters();
+        Some(
+            (0..p)
+                .map(|a| {
+                    (0..p)
+                        .map(|c| (ok[a] && ok[c]).then(|| raw(a, c)))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// Statistics per target: estimates, standard errors, t and p values, R², F.
+    pub fn summary(&self) -> Summary {
+        summary::summarize(self)
+    }
+
+    /// Splits the difference between `other` (say, gradient descent's model) and this fit into
+    /// the part in the null space, invisible to the data, and the rest; reports both losses.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `other` has other features, targets or bias;
+    /// [`Error::Readback`] when the device fails.
+    pub fn explain(&self, other: &LinearModel) -> Result<Explanation> {
+        explain::explain(self, other)
+    }
+}
+
+/// A direction is identifiable when orthogonal to the (orthonormal) null space, to this tolerance.
+const IDENTIFIABLE_TOL: f64 = 1e-8;
+
+/// Gram-Schmidt, twice for stability; drops vectors that vanish.
+fn orthonormalize(vectors: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    for mut v in vectors {
+        for _ in 0..2 {
+            for q in &basis {
+                let d: f64 = q.iter().zip(&v).map(|(a, b)| a * b).sum();
+                v.iter_mut().zip(q).for_each(|(x, qv)| *x -= d * qv);
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 1e-12 {
+            v.iter_mut().for_each(|x| *x /= norm);
+            basis.push(v);
+        }
+    }
+    basis
+}
