@@ -104,6 +104,37 @@ pub enum Error {
         right: String,
     },
 
+    /// A CSV file has a problem at a known place.
+    #[error("{path}, line {line}{}: {message}", if column.is_empty() { String::new() } else { format!(", column {column:?}") })]
+    Csv {
+        /// The file.
+        path: String,
+        /// The line (1-based; the header is line 1).
+        line: u64,
+        /// The column's name (empty when the whole row is at fault).
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// A saved model does not fit: wrong shape, missing parameters, corrupt file.
+    #[error("cannot load a model from {path}: {message}")]
+    Load {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A factorisation failed to converge (NaN-free input makes this very rare).
     #[error("numerical failure: {0}")]
     Numerical(String),

@@ -51,20 +51,26 @@
 pub mod data;
 pub mod device;
 mod error;
+mod io;
 pub mod loss;
 pub mod lstsq;
+pub mod metrics;
 pub mod model;
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod prelude;
+mod standardize;
 pub mod trainer;
 
 /// The exact Burn linfit is built on (with autodiff enabled).
 pub use burn;
 pub use burn::tensor::{Device, Tensor};
 
-pub use data::Dataset;
+pub use data::{Dataset, MakeRegression};
 pub use device::Precision;
 pub use error::{Error, Result};
+pub use io::ModelCoefficients;
 pub use loss::Loss;
 pub use lstsq::{
     Coefficient, Explanation, LeastSquares, LeastSquaresFit, PolynomialFit, Solver, Summary,
@@ -72,4 +78,5 @@ pub use lstsq::{
 };
 pub use model::{LinearModel, LinearModelConfig};
 pub use optim::{Sgd, SgdConfig};
+pub use standardize::Standardizer;
 pub use trainer::{Fitted, LogEntry, StopReason, Trainer, TrainerConfig};

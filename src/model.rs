@@ -340,6 +340,11 @@ impl LinearModel {
         self.bias.is_some()
     }
 
+    /// The float type of the parameters.
+    pub fn precision(&self) -> Option<crate::Precision> {
+        crate::Precision::from_dtype(self.weight.val().dtype())
+    }
+
     /// The device of the parameters (without its autodiff flag).
     pub fn device(&self) -> Device {
         self.weight.val().device().without_autodiff()

@@ -1,9 +1,10 @@
 //! Everything a training program needs, in one `use linfit::prelude::*;`.
 
 pub use crate::device::{self, Precision};
+pub use crate::metrics;
 pub use crate::{
     Coefficient, Dataset, Device, Error, Explanation, Fitted, LeastSquares, LeastSquaresFit,
-    LinearModel, LinearModelConfig, LogEntry, Loss, Result, Sgd, SgdConfig, Solver, StopReason,
-    Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
+    LinearModel, LinearModelConfig, LogEntry, Loss, MakeRegression, Result, Sgd, SgdConfig, Solver,
+    Standardizer, StopReason, Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
 };
 pub use burn::module::Module;

@@ -48,3 +48,16 @@ fn seed_run_in_f32_stays_close_to_the_f64_trajectory() {
     let losses_ref: Vec<f64> = s.trajectory.iter().map(|e| e.1).collect();
     common::assert_rel("f32 losses", &losses, &losses_ref, 1e-5);
 }
+
+#[test]
+fn save_load_round_trip_in_f32_is_bit_exact() {
+    let dev = dev();
+    let model = LinearModelConfig::new(4).with_seed(11).init(&dev);
+    let path = std::env::temp_dir().join(format!("linfit-f32-{}.bpk", std::process::id()));
+    model.save(&path).unwrap();
+    let loaded = LinearModel::load(&path, 4, 1, true, &dev).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(loaded.precision(), Some(Precision::F32));
+    assert_eq!(loaded.weights(), model.weights());
+    assert_eq!(loaded.bias(), model.bias());
+}

@@ -216,6 +216,13 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         }
     }
 
+    // Refinement costs a few passes over the data; it pays when the scaled design is not
+    // well conditioned (the plain QR solution may then have lost digits), and always on small
+    // problems, where it is cheap.
+    let scaled_cond =
+        scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
+    let needs_refinement =
+        n * m <= REFINE_ALWAYS_BELOW || scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND;
     let mut weights = vec![vec![0.0; host.k]; m];
     for t in 0..host.k {
         let mut qty = Mat::from_fn(n, 1, |i, _| host.y(i, t) - y_mean[t]);
@@ -226,7 +233,11 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
             for (j, &orig) in perm.iter().enumerate() {
                 w[orig] = psi[j] / scale[orig];
             }
-            refine(host, (&qr, &perm, &scale), t, intercept, &x_mean, w)
+            if needs_refinement {
+                refine(host, (&qr, &perm, &scale), t, intercept, &x_mean, w)
+            } else {
+                w
+            }
         } else {
             // w = P V S^+ U^T (Q^T y)[..size]
             let u = svd.U();
@@ -260,6 +271,11 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         scaled_min_eig,
     })
 }
+
+/// Problems up to this many design entries are always refined.
+const REFINE_ALWAYS_BELOW: usize = 1 << 20;
+/// Larger problems are refined when the column-scaled design's condition number exceeds this.
+const REFINE_ABOVE_COND: f64 = 1e4;
 
 /// Applies `Q^T` (or `Q`) of the QR to a column vector, in place.
 fn apply_q(qr: &faer::linalg::solvers::ColPivQr<f64>, vec: &mut Mat<f64>, transpose: bool) {

@@ -1,4 +1,11 @@
-//! [`Dataset`]: features and targets on one device, validated once at construction.
+//! [`Dataset`]: features and targets on one device, validated once at construction; loading
+//! from CSV, splitting, and synthetic data.
+
+mod csv;
+mod split;
+mod synthetic;
+
+pub use synthetic::MakeRegression;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 

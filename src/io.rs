@@ -1,0 +1,203 @@
+//! Saving and loading models: Burn's own record format (burnpack) and a plain JSON export.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::device::Precision;
+use crate::model::LinearModel;
+use crate::{Error, Result};
+
+/// The coefficients of a [`LinearModel`] as plain data, for use outside Rust (serde; JSON via
+/// [`LinearModel::to_json`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCoefficients {
+    /// Always `"linfit.LinearModel"`.
+    pub format: String,
+    /// Number of features `m`.
+    pub n_features: usize,
+    /// Number of targets `k`.
+    pub n_targets: usize,
+    /// `"f32"` or `"f64"`: the precision the model was trained in.
+    pub precision: String,
+    /// `weights[j][t]`: the weight of feature `j` for target `t`.
+    pub weights: Vec<Vec<f64>>,
+    /// The bias per target, if any.
+    pub bias: Option<Vec<f64>>,
+}
+
+const FORMAT: &str = "linfit.LinearModel";
+
+impl LinearModel {
+    /// Saves the parameters in Burn's burnpack format at `path` (exactly that path; overwritten
+    /// if it exists), in the model's precision.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written.
+    ///
+    /// # Example
+    /// ```
+    /// use linfit::{device, LinearModel, Precision};
+    /// let cpu = device::cpu(Precision::F64)?;
+    /// let model = LinearModel::from_values(2, &[1.5, -2.0], Some(&[0.25]), &cpu)?;
+    /// let path = std::env::temp_dir().join("linfit-doc-model.bpk");
+    /// model.save(&path)?;
+    /// let loaded = LinearModel::load(&path, 2, 1, true, &cpu)?;
+    /// assert_eq!(loaded.weights(), model.weights());
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok::<(), linfit::Error>(())
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let precision = self.precision().map_or("unknown", |p| match p {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        });
+        let mut store = BurnpackStore::from_file(path)
+            .auto_extension(false)
+            .overwrite(true)
+            .metadata("format", FORMAT)
+            .metadata("precision", precision);
+        self.valid().save_into(&mut store).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Loads a model saved by [`save`](Self::save), expecting `n_features`, `n_targets` and a
+    /// bias or not; the values come back in `device`'s precision (bit-exact when it is the
+    /// precision they were saved in).
+    ///
+    /// # Errors
+    /// [`Error::Load`] for a file of another shape, a missing or extra parameter, or a corrupt
+    /// file; [`Error::Io`] when it cannot be read.
+    pub fn load(
+        path: impl AsRef<Path>,
+        n_features: usize,
+        n_targets: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        if !path.is_file() {
+            return Err(Error::Io {
+                path: shown,
+                message: "no such file".into(),
+            });
+        }
+        if n_features == 0 || n_targets == 0 {
+            return Err(Error::EmptyData {
+                what: "a model to load needs at least one feature and one target".into(),
+            });
+        }
+        let zeros = vec![0.0; n_features * n_targets];
+        let bias_zeros = vec![0.0; n_targets];
+        let mut model =
+            LinearModel::from_values(n_features, &zeros, bias.then_some(&bias_zeros[..]), device)?;
+        let mut store = BurnpackStore::from_file(path).auto_extension(false);
+        let result = model.load_from(&mut store).map_err(|e| Error::Load {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
+            let mut problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
+            problems.extend(result.missing.iter().map(|(p, _)| format!("missing {p}")));
+            problems.extend(result.unused.iter().map(|p| format!("unexpected {p}")));
+            return Err(Error::Load {
+                path: shown,
+                message: format!(
+                    "the file does not hold a model with {n_features} features, {n_targets} targets and {} bias: {}",
+                    if bias { "a" } else { "no" },
+                    problems.join("; ")
+                ),
+            });
+        }
+        // Burn reads tensor data from the file lazily: copy the values now, so that the model
+        // does not depend on the file staying in place, and so that a file whose data region is
+        // damaged fails here, as an error (Burn panics inside its lazy read; that panic is
+        // caught and reported).
+        let values = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (model.try_weights(), model.try_bias())
+        }));
+        match values {
+            Ok((Ok(w), Ok(b))) => LinearModel::from_values(n_features, &w, b.as_deref(), device),
+            Ok((Err(e), _)) | Ok((_, Err(e))) => Err(Error::Load {
+                path: shown,
+                message: e.to_string(),
+            }),
+            Err(_) => Err(Error::Load {
+                path: shown,
+                message: "the tensor data could not be read (truncated or damaged file)".into(),
+            }),
+        }
+    }
+
+    /// The coefficients as plain data.
+    ///
+    /// # Errors
+    /// [`Error::Readback`] when the device fails.
+    pub fn coefficients(&self) -> Result<ModelCoefficients> {
+        let (m, k) = (self.n_features(), self.n_targets());
+        let w = self.try_weights()?;
+        Ok(ModelCoefficients {
+            format: FORMAT.into(),
+            n_features: m,
+            n_targets: k,
+            precision: match self.precision() {
+                Some(Precision::F32) => "f32".into(),
+                _ => "f64".into(),
+            },
+            weights: (0..m).map(|j| w[j * k..(j + 1) * k].to_vec()).collect(),
+            bias: self.try_bias()?,
+        })
+    }
+
+    /// The coefficients as pretty-printed JSON (see [`ModelCoefficients`]).
+    ///
+    /// # Errors
+    /// [`Error::Readback`] when the device fails.
+    ///
+    /// # Example
+    /// ```
+    /// use linfit::{device, LinearModel, Precision};
+    /// let cpu = device::cpu(Precision::F64)?;
+    /// let model = LinearModel::from_values(1, &[2.0], Some(&[1.0]), &cpu)?;
+    /// let json = model.to_json()?;
+    /// assert!(json.contains("\"weights\""));
+    /// let back = LinearModel::from_json(&json, &cpu)?;
+    /// assert_eq!(back.weights(), vec![2.0]);
+    /// # Ok::<(), linfit::Error>(())
+    /// ```
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(&self.coefficients()?)
+            .map_err(|e| Error::Numerical(e.to_string()))
+    }
+
+    /// A model from JSON written by [`to_json`](Self::to_json).
+    ///
+    /// # Errors
+    /// [`Error::Load`] for malformed JSON or inconsistent shapes; as
+    /// [`from_values`](Self::from_values).
+    pub fn from_json(json: &str, device: &Device) -> Result<Self> {
+        let bad = |message: String| Error::Load {
+            path: "<json>".into(),
+            message,
+        };
+        let c: ModelCoefficients = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        if c.format != FORMAT
+            || c.weights.len() != c.n_features
+            || c.weights.iter().any(|r| r.len() != c.n_targets)
+        {
+            return Err(bad(format!(
+                "not a {FORMAT} of {} x {} weights",
+                c.n_features, c.n_targets
+            )));
+        }
+        let flat: Vec<f64> = c.weights.into_iter().flatten().collect();
+        LinearModel::from_values(c.n_features, &flat, c.bias.as_deref(), device)
+    }
+}

@@ -1,0 +1,350 @@
+//! Real data in, results out: CSV, split, standardisation, metrics, synthetic data, save/load,
+//! JSON, plots.
+
+mod common;
+
+use std::path::PathBuf;
+
+use linfit::prelude::*;
+
+fn dev() -> Device {
+    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+}
+
+fn temp(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("linfit-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn data_file(name: &str) -> String {
+    format!("{}/data/sklearn/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn csv_loads_real_data() {
+    let dev = dev();
+    let d = Dataset::from_csv(data_file("diabetes.csv"), &["target"], &dev).unwrap();
+    assert_eq!((d.n_samples(), d.n_features(), d.n_targets()), (442, 10, 1));
+    // First row of the file: 59,2,32.1,101,157,93.2,38,4,4.8598,87,151
+    let first: Vec<f64> = d
+        .features()
+        .slice(0..1)
+        .into_data()
+        .try_to_vec::<f64>()
+        .unwrap();
+    assert_eq!(
+        first,
+        vec![59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]
+    );
+    let some = Dataset::from_csv_columns(
+        data_file("linnerud.csv"),
+        &["Pulse"],
+        Some(&["Jumps", "Chins"]),
+        &dev,
+    )
+    .unwrap();
+    assert_eq!((some.n_features(), some.n_targets()), (2, 1));
+    // linnerud row 1: Chins 5, Situps 162, Jumps 60, ..., Pulse 50
+    assert_eq!(
+        some.features()
+            .slice(0..1)
+            .into_data()
+            .try_to_vec::<f64>()
+            .unwrap(),
+        vec![60.0, 5.0]
+    );
+}
+
+#[test]
+fn csv_errors_name_file_line_and_column() {
+    let dev = dev();
+    let cases = [
+        ("missing.csv", "a,b\n1,2\n", "c", "line 1, column \"c\""),
+        ("ragged.csv", "a,b\n1,2\n3\n", "b", "line 3"),
+        (
+            "text.csv",
+            "a,b\n1,2\n3,x\n",
+            "b",
+            "line 3, column \"b\": \"x\" is not a number",
+        ),
+        (
+            "empty.csv",
+            "a,b\n1,\n",
+            "b",
+            "line 2, column \"b\": empty cell",
+        ),
+        ("nan.csv", "a,b\nNaN,1\n", "b", "line 2, column \"a\""),
+        ("norows.csv", "a,b\n", "b", "no data rows"),
+    ];
+    for (name, text, target, expected) in cases {
+        let path = temp(name, text);
+        let e = Dataset::from_csv(&path, &[target], &dev).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(expected), "{name}: {msg}");
+        assert!(
+            msg.contains(name) || matches!(e, Error::EmptyData { .. }),
+            "{name}: the file is named: {msg}"
+        );
+    }
+    let e = Dataset::from_csv("/nonexistent/linfit.csv", &["y"], &dev).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+}
+
+#[test]
+fn split_is_seeded_disjoint_and_complete() {
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..50).map(|i| vec![i as f64]).collect();
+    let data = Dataset::from_rows(&rows, &vec![0.0; 50], &dev).unwrap();
+    let (train, test) = data.train_test_split(0.3, 1).unwrap();
+    assert_eq!((train.n_samples(), test.n_samples()), (35, 15)); // ceil(0.3 * 50) = 15
+    let mut ids: Vec<f64> = [&train, &test]
+        .iter()
+        .flat_map(|d| d.features().into_data().try_to_vec::<f64>().unwrap())
+        .collect();
+    ids.sort_by(f64::total_cmp);
+    assert_eq!(ids, (0..50).map(f64::from).collect::<Vec<_>>());
+    let (train2, _) = data.train_test_split(0.3, 1).unwrap();
+    assert_eq!(train.features().into_data(), train2.features().into_data());
+    for bad in [0.0, 1.0, -0.5, f64::NAN] {
+        assert!(matches!(
+            data.train_test_split(bad, 1),
+            Err(Error::InvalidHyperparameter { .. })
+        ));
+    }
+}
+
+#[test]
+fn metrics_match_hand_computation() {
+    let dev = dev();
+    // Predictions 2x on x = 1, 2, 3 -> 2, 4, 6; targets 2, 5, 5: errors 0, -1, 1.
+    let data =
+        Dataset::from_rows(&[vec![1.0], vec![2.0], vec![3.0]], &[2.0, 5.0, 5.0], &dev).unwrap();
+    let model = LinearModel::from_values(1, &[2.0], None, &dev).unwrap();
+    assert_eq!(metrics::mse(&model, &data).unwrap(), 2.0 / 3.0);
+    assert_eq!(metrics::rmse(&model, &data).unwrap(), (2.0f64 / 3.0).sqrt());
+    assert_eq!(metrics::mae(&model, &data).unwrap(), 2.0 / 3.0);
+    // SST: mean 4, deviations -2, 1, 1 -> 6; R² = 1 - 2/6.
+    common::assert_rel(
+        "r2",
+        &[metrics::r2(&model, &data).unwrap()],
+        &[1.0 - 2.0 / 6.0],
+        1e-15,
+    );
+    let other = LinearModel::from_values(2, &[1.0, 1.0], None, &dev).unwrap();
+    assert!(matches!(
+        metrics::mse(&other, &data),
+        Err(Error::ShapeMismatch { .. })
+    ));
+}
+
+#[test]
+fn standardizer_maps_models_back_to_original_units() {
+    let dev = dev();
+    let data = Dataset::from_csv(data_file("diabetes.csv"), &["target"], &dev).unwrap();
+    for scale_targets in [false, true] {
+        let scaler = Standardizer::fit(&data, scale_targets).unwrap();
+        let scaled = scaler.transform(&data).unwrap();
+        // Any model on the scaled data; its original-units twin predicts the same values.
+        let model = LinearModelConfig::new(10).with_seed(3).init(&dev);
+        let back = scaler.to_original_units(&model).unwrap();
+        let mut p_scaled = model
+            .predict(scaled.features())
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f64>()
+            .unwrap();
+        if let Some((mean, std)) = scaler.target_moments() {
+            p_scaled.iter_mut().for_each(|p| *p = *p * std[0] + mean[0]);
+        }
+        let p_back = back
+            .predict(data.features())
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f64>()
+            .unwrap();
+        // Norm-wise: single predictions near zero carry the cancellation of the larger terms.
+        let err = common::rel_norm(&p_back, &p_scaled);
+        assert!(
+            err <= 1e-12,
+            "predictions differ by {err:e} (targets scaled: {scale_targets})"
+        );
+    }
+    // A constant column is reported, and centred to zero rather than divided by zero.
+    let d = Dataset::from_rows(
+        &[vec![1.0, 5.0], vec![2.0, 5.0], vec![4.0, 5.0]],
+        &[1.0, 2.0, 3.0],
+        &dev,
+    )
+    .unwrap();
+    let scaler = Standardizer::fit(&d, false).unwrap();
+    assert_eq!(scaler.constant_columns(), &[1]);
+    let t = scaler
+        .transform(&d)
+        .unwrap()
+        .features()
+        .into_data()
+        .try_to_vec::<f64>()
+        .unwrap();
+    assert!(t.iter().all(|v| v.is_finite()));
+    assert_eq!([t[1], t[3], t[5]], [0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn sgd_on_standardised_diabetes_reaches_the_closed_form() {
+    let dev = dev();
+    let data = Dataset::from_csv(data_file("diabetes.csv"), &["target"], &dev).unwrap();
+    let exact = LeastSquares::new().fit(&data).unwrap();
+    let best = metrics::mse(exact.model(), &data).unwrap();
+    let scaler = Standardizer::fit(&data, true).unwrap();
+    let fitted = TrainerConfig::new(SgdConfig::new(0.1).with_momentum(0.9))
+        .with_epochs(1000)
+        .init()
+        .unwrap()
+        .fit(
+            LinearModelConfig::new(10).init(&dev),
+            &scaler.transform(&data).unwrap(),
+        )
+        .unwrap();
+    let sgd = scaler.to_original_units(&fitted.model).unwrap();
+    let reached = metrics::mse(&sgd, &data).unwrap();
+    let rel = (reached - best) / best;
+    assert!(
+        (-1e-12..=1e-6).contains(&rel),
+        "relative excess training loss {rel:e}"
+    );
+}
+
+#[test]
+fn synthetic_data_is_seeded_and_collinearity_shows_in_the_rank() {
+    let dev = dev();
+    let a = MakeRegression::new(200, 5)
+        .with_noise(0.1)
+        .with_seed(9)
+        .generate(&dev)
+        .unwrap();
+    let b = MakeRegression::new(200, 5)
+        .with_noise(0.1)
+        .with_seed(9)
+        .generate(&dev)
+        .unwrap();
+    assert_eq!(a.1, b.1);
+    assert_eq!(a.0.targets().into_data(), b.0.targets().into_data());
+    let (collinear, _) = MakeRegression::new(200, 6)
+        .with_collinear(Some(2))
+        .generate(&dev)
+        .unwrap();
+    assert_eq!(LeastSquares::new().fit(&collinear).unwrap().rank(), 4);
+    assert!(
+        MakeRegression::new(10, 2)
+            .with_collinear(Some(2))
+            .generate(&dev)
+            .is_err()
+    );
+    assert!(MakeRegression::new(0, 2).generate(&dev).is_err());
+    // Noise-free data: the closed form recovers the true weights.
+    let (clean, w) = MakeRegression::new(50, 3)
+        .with_bias(2.0)
+        .generate(&dev)
+        .unwrap();
+    let fit = LeastSquares::new().fit(&clean).unwrap();
+    common::assert_rel("true weights", &fit.model().weights(), &w, 1e-10);
+}
+
+#[test]
+fn save_and_load_round_trip_bit_exact_and_refuse_other_shapes() {
+    let dev = dev();
+    let model = LinearModelConfig::new(3)
+        .with_n_targets(2)
+        .with_seed(5)
+        .init(&dev);
+    let path = temp("model.bpk", "");
+    model.save(&path).unwrap();
+    let loaded = LinearModel::load(&path, 3, 2, true, &dev).unwrap();
+    assert_eq!(loaded.weights(), model.weights());
+    assert_eq!(loaded.bias(), model.bias());
+    assert_eq!(loaded.precision(), Some(Precision::F64));
+    for (m, k, bias) in [(4, 2, true), (3, 1, true), (3, 2, false)] {
+        let e = LinearModel::load(&path, m, k, bias, &dev).unwrap_err();
+        assert!(matches!(e, Error::Load { .. }), "{m} {k} {bias}: {e}");
+    }
+    let corrupt = temp("corrupt.bpk", "this is not a burnpack file");
+    assert!(matches!(
+        LinearModel::load(&corrupt, 3, 2, true, &dev),
+        Err(Error::Load { .. })
+    ));
+    assert!(matches!(
+        LinearModel::load("/nonexistent.bpk", 3, 2, true, &dev),
+        Err(Error::Io { .. })
+    ));
+
+    let json = model.to_json().unwrap();
+    let back = LinearModel::from_json(&json, &dev).unwrap();
+    assert_eq!(back.weights(), model.weights());
+    assert!(matches!(
+        LinearModel::from_json("{}", &dev),
+        Err(Error::Load { .. })
+    ));
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn plots_are_real_image_files() {
+    let dev = dev();
+    let data = Dataset::from_csv(data_file("linnerud.csv"), &["Weight"], &dev).unwrap();
+    let fitted = TrainerConfig::new(SgdConfig::new(1e-5))
+        .with_epochs(50)
+        .with_log_every(Some(1))
+        .init()
+        .unwrap()
+        .fit(LinearModelConfig::new(5).init(&dev), &data)
+        .unwrap();
+    let dir = temp("x", "").parent().unwrap().to_path_buf();
+    for ext in ["png", "svg"] {
+        let loss = dir.join(format!("loss.{ext}"));
+        let pred = dir.join(format!("pred.{ext}"));
+        linfit::plot::loss_history(&fitted.history, &loss).unwrap();
+        linfit::plot::predicted_vs_actual(&fitted.model, &data, &pred).unwrap();
+        for path in [loss, pred] {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                bytes.len() > 5_000,
+                "{}: {} bytes",
+                path.display(),
+                bytes.len()
+            );
+            if ext == "png" {
+                assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+            } else {
+                assert!(
+                    String::from_utf8_lossy(&bytes[..200]).contains("<svg"),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(linfit::plot::loss_history(&fitted.history, dir.join("loss.gif")).is_err());
+    assert!(linfit::plot::loss_history(&[], dir.join("loss.png")).is_err());
+}
+
+#[test]
+fn a_loaded_model_does_not_need_its_file_and_truncation_is_an_error() {
+    let dev = dev();
+    let model = LinearModelConfig::new(3).with_seed(2).init(&dev);
+    let path = temp("lazy.bpk", "");
+    model.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let loaded = LinearModel::load(&path, 3, 1, true, &dev).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(loaded.weights(), model.weights());
+    // The same file cut short: an error, never a panic.
+    let truncated = temp("truncated.bpk", "");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 8]).unwrap();
+    assert!(matches!(
+        LinearModel::load(&truncated, 3, 1, true, &dev),
+        Err(Error::Load { .. })
+    ));
+}
