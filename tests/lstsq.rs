@@ -216,3 +216,81 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn tall_data_takes_the_streaming_qr_and_agrees_with_the_svd() {
+    // 40 000 x 30 = 1.2e6 design entries: above the in-memory limit (2^20), so Solver::Qr
+    // streams. Checked against the SVD solver (backward stable) on the same data.
+    let dev = dev();
+    let (data, _) = MakeRegression::new(40_000, 30)
+        .with_noise(1.0)
+        .with_bias(5.0)
+        .with_seed(4)
+        .generate(&dev)
+        .unwrap();
+    let qr = LeastSquares::new()
+        .with_solver(Solver::Qr)
+        .fit(&data)
+        .unwrap();
+    let svd = LeastSquares::new()
+        .with_solver(Solver::Svd)
+        .fit(&data)
+        .unwrap();
+    assert_eq!(qr.rank(), 30);
+    assert!(common::rel_norm(&qr.model().weights(), &svd.model().weights()) < 1e-12);
+    common::assert_rel("sse", &qr.sse(), &svd.sse(), 1e-12);
+    // Collinear columns: the rank drops, and the minimum-norm answers agree.
+    let (collinear, _) = MakeRegression::new(40_000, 30)
+        .with_collinear(Some(3))
+        .with_noise(1.0)
+        .generate(&dev)
+        .unwrap();
+    let qr = LeastSquares::new()
+        .with_solver(Solver::Qr)
+        .fit(&collinear)
+        .unwrap();
+    let svd = LeastSquares::new()
+        .with_solver(Solver::Svd)
+        .fit(&collinear)
+        .unwrap();
+    assert_eq!((qr.rank(), svd.rank()), (27, 27));
+    assert!(common::rel_norm(&qr.model().weights(), &svd.model().weights()) < 1e-9);
+    assert_eq!(qr.null_space().len(), 3);
+}
+
+#[test]
+fn tall_ill_conditioned_data_is_refined() {
+    // Columns t^1..t^6 of t in [1, 2]: scaled condition number ~1e6 > 1e4, so the streaming path
+    // refines with the semi-normal equations. The targets are an exact polynomial, so the true
+    // coefficients (1, 2, ..., 6; intercept 0.5) are the answer, to ~cond * eps.
+    let dev = dev();
+    let n = 200_000;
+    let x: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let t = 1.0 + i as f64 / n as f64;
+            (1..=6).map(|k| t.powi(k)).collect()
+        })
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|r| {
+            0.5 + r
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (j + 1) as f64 * v)
+                .sum::<f64>()
+        })
+        .collect();
+    let data = Dataset::from_rows(&x, &y, &dev).unwrap();
+    let fit = LeastSquares::new()
+        .with_solver(Solver::Qr)
+        .fit(&data)
+        .unwrap();
+    assert!(fit.condition_number() > 1e4);
+    common::assert_rel(
+        "weights",
+        &fit.model().weights(),
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        1e-6,
+    );
+}

@@ -14,7 +14,7 @@
 //! ## Solvers
 //! | solver | how | when |
 //! |---|---|---|
-//! | `Qr` | column-pivoted Householder QR (faer), then iterative refinement with double-double residuals | the accurate default for data that fit in host memory |
+//! | `Qr` | Householder QR (faer) of the column-scaled design, rank and null space from the SVD of `R`, iterative refinement with double-double residuals | the accurate default for data that fit in host memory |
 //! | `Svd` | SVD (faer), minimum norm | rank revealing, the most robust |
 //! | `NormalEquations` | `X^T X`, `X^T y` accumulated on the data's device with Burn's matmul in chunks, then a small host solve | very tall data, GPU-resident data; loses accuracy as `cond(X)^2` |
 //! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4`; QR otherwise | |
@@ -45,7 +45,8 @@ use solve::{HostData, Solution};
 pub enum Solver {
     /// Normal equations for tall data, with a fall-back to QR when ill-conditioned; QR otherwise.
     Auto,
-    /// Column-pivoted Householder QR with iterative refinement (accurate; host).
+    /// Householder QR of the column-scaled design, rank from the SVD of R, iterative refinement
+    /// (accurate; host).
     Qr,
     /// Singular value decomposition, minimum norm (rank revealing; host).
     Svd,

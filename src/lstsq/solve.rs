@@ -89,21 +89,54 @@ impl HostData {
         self.y[i * self.k + t]
     }
 
-    /// Column means of the features and targets, in double-double.
+    /// Column means of the features and targets, in double-double, in one row-major pass.
     fn means(&self) -> (Vec<f64>, Vec<f64>) {
-        let n = self.n as f64;
-        let xm = (0..self.m)
-            .map(|j| dd::sum((0..self.n).map(|i| self.x(i, j))) / n)
-            .collect();
-        let ym = (0..self.k)
-            .map(|t| dd::sum((0..self.n).map(|i| self.y(i, t))) / n)
-            .collect();
-        (xm, ym)
+        let column_means = |values: &[f64], width: usize| -> Vec<f64> {
+            let mut acc = vec![Dd::default(); width];
+            for row in values.chunks_exact(width) {
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a = a.add(v);
+                }
+            }
+            acc.iter().map(|a| a.value() / self.n as f64).collect()
+        };
+        (column_means(&self.x, self.m), column_means(&self.y, self.k))
     }
 
-    /// The design the solver sees, column-major: centred if `x_mean` is not all zero.
-    fn design(&self, x_mean: &[f64]) -> Mat<f64> {
-        Mat::from_fn(self.n, self.m, |i, j| self.x(i, j) - x_mean[j])
+    /// The design the solver sees, column-major: `(x - mean) / scale`, transposed in blocks of
+    /// rows so that both the row-major source and the column-major copy are read sequentially.
+    fn design(&self, x_mean: &[f64], scale: &[f64]) -> Mat<f64> {
+        let (n, m) = (self.n, self.m);
+        let mut z = Mat::<f64>::zeros(n, m);
+        const BLOCK: usize = 256;
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            for j in 0..m {
+                let (mean, s) = (x_mean[j], scale[j]);
+                let col = z
+                    .col_mut(j)
+                    .try_as_col_major_mut()
+                    .map(|c| c.as_slice_mut());
+                if let Some(col) = col {
+                    for (i, out) in col[start..end].iter_mut().enumerate() {
+                        *out = (self.x[(start + i) * m + j] - mean) / s;
+                    }
+                }
+            }
+        }
+        z
+    }
+
+    /// Euclidean norms of the centred feature columns, in double-double, one row-major pass.
+    fn centred_norms(&self, x_mean: &[f64]) -> Vec<f64> {
+        let mut acc = vec![Dd::default(); self.m];
+        for row in self.x.chunks_exact(self.m) {
+            for ((a, &v), mean) in acc.iter_mut().zip(row).zip(x_mean) {
+                let c = v - mean;
+                *a = a.add_prod(c, c);
+            }
+        }
+        acc.iter().map(|a| a.value().sqrt()).collect()
     }
 }
 
@@ -116,7 +149,7 @@ pub(crate) fn default_rcond(n: usize, m: usize) -> f64 {
 /// Minimum-norm solution through the SVD `Z = U S V^T` (rank revealing).
 pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> Result<Solution> {
     let (x_mean, y_mean) = means_for(host, intercept);
-    let z = host.design(&x_mean);
+    let z = host.design(&x_mean, &vec![1.0; host.m]);
     let svd = Svd::new_thin(z.as_ref())
         .map_err(|e| Error::Numerical(format!("SVD did not converge: {e:?}")))?;
     drop(z);
@@ -158,7 +191,8 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
     })
 }
 
-/// Column-pivoted Householder QR of the column-scaled design `Z D^-1 P = Q R` (`D` the column
+/// In memory (up to 2^20 design entries): column-pivoted Householder QR of the column-scaled
+/// design `Z D^-1 P = Q R` (`D` the column
 /// norms, so the rank decision does not depend on the units of the features), then:
 /// full rank, back substitution and iterative refinement of the least-squares problem with
 /// residuals in double-double (Björck's refinement of the augmented system, with the QR as
@@ -167,21 +201,15 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
 pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> Result<Solution> {
     let (n, m) = (host.n, host.m);
     let (x_mean, y_mean) = means_for(host, intercept);
-    let (qr, scale) = {
-        let mut z = host.design(&x_mean);
-        let scale: Vec<f64> = (0..m)
-            .map(|j| {
-                let norm = dd::dot((0..n).map(|i| z[(i, j)]), (0..n).map(|i| z[(i, j)])).sqrt();
-                if norm > 0.0 { norm } else { 1.0 }
-            })
-            .collect();
-        for (j, d) in scale.iter().enumerate() {
-            for i in 0..n {
-                z[(i, j)] /= d;
-            }
-        }
-        (faer::linalg::solvers::ColPivQr::new(z.as_ref()), scale)
-    };
+    let scale: Vec<f64> = host
+        .centred_norms(&x_mean)
+        .into_iter()
+        .map(|d| if d > 0.0 { d } else { 1.0 })
+        .collect();
+    if n * m > REFINE_ALWAYS_BELOW {
+        return streaming_qr_solve(host, intercept, rcond, x_mean, y_mean, scale);
+    }
+    let qr = faer::linalg::solvers::ColPivQr::new(host.design(&x_mean, &scale).as_ref());
     let size = n.min(m);
     let r = qr.R();
     let perm = qr.P().arrays().0.to_vec(); // column j of Z P is column perm[j] of Z
@@ -276,6 +304,222 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
 const REFINE_ALWAYS_BELOW: usize = 1 << 20;
 /// Larger problems are refined when the column-scaled design's condition number exceeds this.
 const REFINE_ABOVE_COND: f64 = 1e4;
+
+/// Rows per block of the streaming QR.
+const STREAM_BLOCK: usize = 8192;
+
+/// Tall data: a streaming (blocked, TSQR-like) Householder QR of `[Z D^-1 | y - mean(y)]`: each
+/// block of rows is stacked under the current `R` and factored again, so the data are read once,
+/// in order, and only a block is ever copied. The last `k` columns of the final `R` hold
+/// `Q^T y`. The rank, null space and minimum-norm solution come from the SVD of `R`, as in
+/// memory; when the scaled design is ill-conditioned the solution is refined with corrected
+/// semi-normal equations (`R^T R d = D^T r`, residuals in double-double).
+fn streaming_qr_solve(
+    host: &HostData,
+    intercept: bool,
+    rcond: Option<f64>,
+    x_mean: Vec<f64>,
+    y_mean: Vec<f64>,
+    scale: Vec<f64>,
+) -> Result<Solution> {
+    let (n, m, k) = (host.n, host.m, host.k);
+    let p = m + k;
+    // Each thread reduces a contiguous range of rows to its R; the Rs are then stacked and
+    // reduced once more (a two-level TSQR).
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .clamp(1, 16);
+    let per = n.div_ceil(threads);
+    let partial: Vec<Mat<f64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| (t * per, ((t + 1) * per).min(n)))
+            .filter(|(a, b)| a < b)
+            .map(|(a, b)| {
+                let (x_mean, y_mean, scale) = (&x_mean, &y_mean, &scale);
+                scope.spawn(move || {
+                    let mut r = Mat::<f64>::zeros(0, p);
+                    for start in (a..b).step_by(STREAM_BLOCK) {
+                        let end = (start + STREAM_BLOCK).min(b);
+                        let top = r.nrows();
+                        let mut w = Mat::<f64>::zeros(top + end - start, p);
+                        for i in 0..top {
+                            for j in i..p {
+                                w[(i, j)] = r[(i, j)];
+                            }
+                        }
+                        for i in start..end {
+                            let row = &host.x[i * m..(i + 1) * m];
+                            for (j, v) in row.iter().enumerate() {
+                                w[(top + i - start, j)] = (v - x_mean[j]) / scale[j];
+                            }
+                            for t in 0..k {
+                                w[(top + i - start, m + t)] = host.y[i * k + t] - y_mean[t];
+                            }
+                        }
+                        r = r_factor(w);
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let stacked_rows: usize = partial.iter().map(Mat::nrows).sum();
+    let mut stacked = Mat::<f64>::zeros(stacked_rows, p);
+    let mut offset = 0;
+    for part in &partial {
+        for i in 0..part.nrows() {
+            for j in 0..p {
+                stacked[(offset + i, j)] = part[(i, j)];
+            }
+        }
+        offset += part.nrows();
+    }
+    let r = r_factor(stacked);
+    let size = r.nrows().min(m);
+    let r_scaled = Mat::from_fn(size, m, |i, j| r[(i, j)]);
+    let svd_err = |e| Error::Numerical(format!("SVD of R did not converge: {e:?}"));
+    let scaled_svd = Svd::new_thin(r_scaled.as_ref()).map_err(svd_err)?;
+    let scaled_sv: Vec<f64> = (0..scaled_svd.S().column_vector().nrows())
+        .map(|i| scaled_svd.S().column_vector()[i])
+        .collect();
+    let tol =
+        rcond.unwrap_or_else(|| default_rcond(n, m)) * scaled_sv.first().copied().unwrap_or(0.0);
+    let rank = scaled_sv
+        .iter()
+        .filter(|&&s| s > tol)
+        .count()
+        .min(max_rank(host, intercept));
+    let r_unscaled = Mat::from_fn(size, m, |i, j| r[(i, j)] * scale[j]);
+    let svd = Svd::new_thin(r_unscaled.as_ref()).map_err(svd_err)?;
+    let sv: Vec<f64> = (0..svd.S().column_vector().nrows())
+        .map(|i| svd.S().column_vector()[i])
+        .collect();
+    let v = svd.V();
+    let scaled_cond =
+        scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
+    let mut weights = vec![vec![0.0; k]; m];
+    for t in 0..k {
+        let qty: Vec<f64> = (0..size).map(|i| r[(i, m + t)]).collect();
+        let mut w = vec![0.0; m];
+        if rank == m {
+            let psi = back_substitute(r_scaled.as_ref(), &qty);
+            for j in 0..m {
+                w[j] = psi[j] / scale[j];
+            }
+            if scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND {
+                w = refine_seminormal(host, r_scaled.as_ref(), &scale, t, intercept, &x_mean, w);
+            }
+        } else {
+            let u = svd.U();
+            for (c, &s) in sv.iter().enumerate().take(rank) {
+                let coef = dd::dot((0..size).map(|i| u[(i, c)]), qty.iter().copied()) / s;
+                for (j, wj) in w.iter_mut().enumerate() {
+                    *wj += v[(j, c)] * coef;
+                }
+            }
+        }
+        for (j, row) in weights.iter_mut().enumerate() {
+            row[t] = w[j];
+        }
+    }
+    let null_weights = null_basis(v, &sv, rank, m);
+    let gram_pinv = pinv_gram(v, &sv, rank, m);
+    let intercepts = intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean));
+    let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
+    Ok(Solution {
+        weights,
+        intercepts,
+        rank,
+        singular_values: full_spectrum(sv, m),
+        null_weights,
+        gram_pinv,
+        x_mean,
+        scaled_min_eig,
+    })
+}
+
+/// The upper-triangular factor of `w` (`min(rows, cols)` rows), by a sequential in-place
+/// Householder QR (the caller parallelises over blocks).
+fn r_factor(mut w: Mat<f64>) -> Mat<f64> {
+    use faer::linalg::qr::no_pivoting::factor;
+    let (rows, cols) = w.shape();
+    let size = rows.min(cols);
+    if size == 0 {
+        return Mat::zeros(0, cols);
+    }
+    let block = factor::recommended_block_size::<f64>(rows, cols);
+    let mut coeff = Mat::<f64>::zeros(block, size);
+    let mut mem = MemBuffer::new(factor::qr_in_place_scratch::<f64>(
+        rows,
+        cols,
+        block,
+        Par::Seq,
+        Default::default(),
+    ));
+    factor::qr_in_place(
+        w.as_mut(),
+        coeff.as_mut(),
+        Par::Seq,
+        MemStack::new(&mut mem),
+        Default::default(),
+    );
+    Mat::from_fn(size, cols, |i, j| if j >= i { w[(i, j)] } else { 0.0 })
+}
+
+/// Corrected semi-normal equations: `w += D^-1 R^-1 R^-T D^-1 Z^T r`, with `r = y - b - X w`
+/// and `Z^T r` in double-double; stops when the correction stops shrinking (at most 6 rounds).
+fn refine_seminormal(
+    host: &HostData,
+    r_scaled: MatRef<'_, f64>,
+    scale: &[f64],
+    t: usize,
+    intercept: bool,
+    x_mean: &[f64],
+    mut w: Vec<f64>,
+) -> Vec<f64> {
+    let (n, m) = (host.n, host.m);
+    let y_mean = if intercept {
+        dd::sum((0..n).map(|i| host.y(i, t))) / n as f64
+    } else {
+        0.0
+    };
+    let mut last = f64::INFINITY;
+    for _ in 0..6 {
+        let b = if intercept {
+            y_mean - dd::dot(x_mean.iter().copied(), w.iter().copied())
+        } else {
+            0.0
+        };
+        let mut g = vec![Dd::default(); m];
+        for i in 0..n {
+            let row = &host.x[i * m..(i + 1) * m];
+            let pred = row
+                .iter()
+                .zip(&w)
+                .fold(Dd::new(b), |acc, (x, wj)| acc.add_prod(*x, *wj));
+            let (hi, lo) = pred.parts();
+            let ri = Dd::new(host.y(i, t)).add(-hi).add(-lo).value();
+            for ((gj, x), mean) in g.iter_mut().zip(row).zip(x_mean) {
+                *gj = gj.add_prod(x - mean, ri);
+            }
+        }
+        let rhs: Vec<f64> = g.iter().zip(scale).map(|(gj, s)| gj.value() / s).collect();
+        let h = forward_substitute_t(r_scaled, &rhs);
+        let d = back_substitute(r_scaled, &h);
+        let dw: Vec<f64> = d.iter().zip(scale).map(|(dj, s)| dj / s).collect();
+        let change = dw.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if !change.is_finite() || change >= last {
+            break;
+        }
+        w.iter_mut().zip(&dw).for_each(|(wj, dj)| *wj += dj);
+        last = change;
+        if change <= f64::EPSILON * w.iter().map(|x| x * x).sum::<f64>().sqrt() {
+            break;
+        }
+    }
+    w
+}
 
 /// Applies `Q^T` (or `Q`) of the QR to a column vector, in place.
 fn apply_q(qr: &faer::linalg::solvers::ColPivQr<f64>, vec: &mut Mat<f64>, transpose: bool) {
