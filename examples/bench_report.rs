@@ -95,6 +95,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     dev.sync().ok();
     let epoch = t.elapsed().as_secs_f64();
 
+    // The closed form by normal equations, accumulated on the device (warm-up, then timed).
+    let normal = LeastSquares::new().with_solver(Solver::NormalEquations);
+    normal.fit(&data)?;
+    let t = Instant::now();
+    normal.fit(&data)?;
+    let normal_equations = t.elapsed().as_secs_f64();
+
     println!(
         "device {:?} ({}), {:?}, {n} x {m}",
         dev, args.device, args.precision
@@ -105,6 +112,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  mini-batch (256) epoch       {:>10.3} s  = {:.3} M samples/s",
         epoch,
         n as f64 / epoch / 1e6
+    );
+    println!(
+        "  normal-equations fit         {:>10.3} s",
+        normal_equations
     );
     Ok(())
 }

@@ -55,9 +55,10 @@ fi
 grep -E "^test result|FAILED|panicked" "$log" | sed 's/^/    /' >>"$report"
 
 echo >>"$report"; echo "## Timings, $rows x 32 (examples/bench_report.rs)" >>"$report"
+devices="cpu"
+[ "$device" != cpu ] && [ "$device" != flex ] && devices="cpu $device"
 for precision in f32 f64; do
-    for dev in cpu "$device"; do
-        [ "$dev" = cpu ] && [ "$device" = cpu ] && [ "$precision" = f64 ] && continue
+    for dev in $devices; do
         echo '```' >>"$report"
         # shellcheck disable=SC2086
         cargo run --release -q $features --example bench_report -- \
