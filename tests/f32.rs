@@ -32,20 +32,7 @@ fn f32_device_keeps_f32_and_refuses_f64_afterwards() {
 fn seed_run_in_f32_stays_close_to_the_f64_trajectory() {
     // f32 carries ~7 digits; 10 000 steps of a contraction keep the loss within ~1e-5 relative
     // of PyTorch's float64 numbers (2.8e-6 observed on flex), and far from the 1e-9 of the f64 test.
-    let s = common::seed();
-    let dev = dev();
-    let data = Dataset::from_rows(&s.x, &s.y, &dev).unwrap();
-    let model = LinearModel::from_values(3, &s.w0, Some(&[s.b0]), &dev).unwrap();
-    let fitted = TrainerConfig::new(SgdConfig::new(s.lr))
-        .with_loss(Loss::SumSquared)
-        .with_epochs(s.n_iter)
-        .with_log_every(Some(1000))
-        .init()
-        .unwrap()
-        .fit(model, &data)
-        .unwrap();
-    let losses: Vec<f64> = fitted.history.iter().map(|e| e.loss).collect();
-    let losses_ref: Vec<f64> = s.trajectory.iter().map(|e| e.1).collect();
+    let (_, losses, losses_ref) = common::seed_fit(&dev());
     common::assert_rel("f32 losses", &losses, &losses_ref, 1e-5);
 }
 

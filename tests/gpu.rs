@@ -22,20 +22,7 @@ fn device_under_test() -> Device {
 #[test]
 #[ignore = "set LINFIT_TEST_DEVICE and pass --include-ignored"]
 fn seed_trajectory_in_f32() {
-    let s = common::seed();
-    let dev = device_under_test();
-    let data = Dataset::from_rows(&s.x, &s.y, &dev).unwrap();
-    let model = LinearModel::from_values(3, &s.w0, Some(&[s.b0]), &dev).unwrap();
-    let fitted = TrainerConfig::new(SgdConfig::new(s.lr))
-        .with_loss(Loss::SumSquared)
-        .with_epochs(s.n_iter)
-        .with_log_every(Some(1000))
-        .init()
-        .unwrap()
-        .fit(model, &data)
-        .unwrap();
-    let losses: Vec<f64> = fitted.history.iter().map(|e| e.loss).collect();
-    let losses_ref: Vec<f64> = s.trajectory.iter().map(|e| e.1).collect();
+    let (_, losses, losses_ref) = common::seed_fit(&device_under_test());
     common::assert_rel("f32 losses", &losses, &losses_ref, 1e-4);
 }
 

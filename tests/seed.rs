@@ -48,22 +48,14 @@ fn explicit_loop_reproduces_the_notebook() {
 
 #[test]
 fn trainer_fit_reproduces_the_notebook() {
-    let (_dev, data, model, s) = setup();
-    let trainer = TrainerConfig::new(SgdConfig::new(s.lr))
-        .with_loss(Loss::SumSquared)
-        .with_epochs(s.n_iter)
-        .with_log_every(Some(1000))
-        .init()
-        .unwrap();
-    let fitted = trainer.fit(model, &data).unwrap();
+    let (dev, _, _, s) = setup();
+    let (fitted, losses, losses_ref) = common::seed_fit(&dev);
     assert_eq!(fitted.steps, s.n_iter);
     assert_eq!(fitted.epochs, s.n_iter);
     assert_eq!(fitted.stop, StopReason::EpochsDone);
     let steps: Vec<usize> = fitted.history.iter().map(|e| e.step).collect();
     let steps_ref: Vec<usize> = s.trajectory.iter().map(|e| e.0).collect();
     assert_eq!(steps, steps_ref);
-    let losses: Vec<f64> = fitted.history.iter().map(|e| e.loss).collect();
-    let losses_ref: Vec<f64> = s.trajectory.iter().map(|e| e.1).collect();
     assert_rel("logged losses", &losses, &losses_ref, 1e-9);
     assert_rel("final w", &fitted.model.weights(), &s.final_w, 1e-9);
     assert_rel("final b", &fitted.model.bias().unwrap(), &[s.final_b], 1e-9);

@@ -213,29 +213,22 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
     let size = n.min(m);
     let r = qr.R();
     let perm = qr.P().arrays().0.to_vec(); // column j of Z P is column perm[j] of Z
-    let upper = |d: &dyn Fn(usize) -> f64| {
-        Mat::from_fn(size, m, |i, j| if j >= i { r[(i, j)] * d(j) } else { 0.0 })
-    };
     // The rank from the scaled R; the singular values, null space and minimum-norm solution from
     // the unscaled R D_P, whose singular values are those of Z.
-    let r_scaled = upper(&|_| 1.0);
-    let svd_err = |e| Error::Numerical(format!("SVD of R did not converge: {e:?}"));
-    let scaled_svd = Svd::new_thin(r_scaled.as_ref()).map_err(svd_err)?;
-    let scaled_sv: Vec<f64> = (0..scaled_svd.S().column_vector().nrows())
-        .map(|i| scaled_svd.S().column_vector()[i])
-        .collect();
-    let tol =
-        rcond.unwrap_or_else(|| default_rcond(n, m)) * scaled_sv.first().copied().unwrap_or(0.0);
-    let rank = scaled_sv
-        .iter()
-        .filter(|&&s| s > tol)
-        .count()
-        .min(max_rank(host, intercept));
-    let r_unscaled = upper(&|j| scale[perm[j]]);
-    let svd = Svd::new_thin(r_unscaled.as_ref()).map_err(svd_err)?;
-    let sv: Vec<f64> = (0..svd.S().column_vector().nrows())
-        .map(|i| svd.S().column_vector()[i])
-        .collect();
+    let r_scaled = Mat::from_fn(size, m, |i, j| if j >= i { r[(i, j)] } else { 0.0 });
+    let RSpectrum {
+        rank,
+        scaled_sv,
+        r_unscaled,
+        svd,
+        sv,
+    } = r_spectrum(
+        r_scaled,
+        |j| scale[perm[j]],
+        n,
+        rcond,
+        max_rank(host, intercept),
+    )?;
     // Right singular vectors of Z: rows of V permuted back, P V.
     let mut v = Mat::<f64>::zeros(m, svd.V().ncols());
     for (j, &orig) in perm.iter().enumerate() {
@@ -378,23 +371,19 @@ fn streaming_qr_solve(
     let r = r_factor(stacked);
     let size = r.nrows().min(m);
     let r_scaled = Mat::from_fn(size, m, |i, j| r[(i, j)]);
-    let svd_err = |e| Error::Numerical(format!("SVD of R did not converge: {e:?}"));
-    let scaled_svd = Svd::new_thin(r_scaled.as_ref()).map_err(svd_err)?;
-    let scaled_sv: Vec<f64> = (0..scaled_svd.S().column_vector().nrows())
-        .map(|i| scaled_svd.S().column_vector()[i])
-        .collect();
-    let tol =
-        rcond.unwrap_or_else(|| default_rcond(n, m)) * scaled_sv.first().copied().unwrap_or(0.0);
-    let rank = scaled_sv
-        .iter()
-        .filter(|&&s| s > tol)
-        .count()
-        .min(max_rank(host, intercept));
-    let r_unscaled = Mat::from_fn(size, m, |i, j| r[(i, j)] * scale[j]);
-    let svd = Svd::new_thin(r_unscaled.as_ref()).map_err(svd_err)?;
-    let sv: Vec<f64> = (0..svd.S().column_vector().nrows())
-        .map(|i| svd.S().column_vector()[i])
-        .collect();
+    let RSpectrum {
+        rank,
+        scaled_sv,
+        r_unscaled,
+        svd,
+        sv,
+    } = r_spectrum(
+        r_scaled.clone(),
+        |j| scale[j],
+        n,
+        rcond,
+        max_rank(host, intercept),
+    )?;
     let v = svd.V();
     let scaled_cond =
         scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
@@ -519,6 +508,50 @@ fn refine_seminormal(
         }
     }
     w
+}
+
+/// What the SVDs of a QR's `R` tell about the design.
+struct RSpectrum {
+    rank: usize,
+    /// Singular values of the column-scaled design (for the rank and the refinement decision).
+    scaled_sv: Vec<f64>,
+    /// `R D` in the factor's column order: the R factor of the unscaled design.
+    r_unscaled: Mat<f64>,
+    /// Its SVD: singular values and right singular vectors of the design.
+    svd: Svd<f64>,
+    sv: Vec<f64>,
+}
+
+fn singular_values(svd: &Svd<f64>) -> Vec<f64> {
+    let s = svd.S().column_vector();
+    (0..s.nrows()).map(|i| s[i]).collect()
+}
+
+/// The rank (from the scaled `R`, relative tolerance `rcond` or `eps * max(n, m)`, capped at
+/// `max_rank`) and the SVD of the unscaled `R D`, `col_scale(j)` the scale of factor column `j`.
+fn r_spectrum(
+    r_scaled: Mat<f64>,
+    col_scale: impl Fn(usize) -> f64,
+    n: usize,
+    rcond: Option<f64>,
+    max_rank: usize,
+) -> Result<RSpectrum> {
+    let m = r_scaled.ncols();
+    let svd_err = |e| Error::Numerical(format!("SVD of R did not converge: {e:?}"));
+    let scaled_sv = singular_values(&Svd::new_thin(r_scaled.as_ref()).map_err(svd_err)?);
+    let tol =
+        rcond.unwrap_or_else(|| default_rcond(n, m)) * scaled_sv.first().copied().unwrap_or(0.0);
+    let rank = scaled_sv.iter().filter(|&&s| s > tol).count().min(max_rank);
+    let r_unscaled = Mat::from_fn(r_scaled.nrows(), m, |i, j| r_scaled[(i, j)] * col_scale(j));
+    let svd = Svd::new_thin(r_unscaled.as_ref()).map_err(svd_err)?;
+    let sv = singular_values(&svd);
+    Ok(RSpectrum {
+        rank,
+        scaled_sv,
+        r_unscaled,
+        svd,
+        sv,
+    })
 }
 
 /// Applies `Q^T` (or `Q`) of the QR to a column vector, in place.

@@ -222,3 +222,24 @@ pub fn rel_norm(actual: &[f64], expected: &[f64]) -> f64 {
     let norm: f64 = expected.iter().map(|e| e * e).sum();
     (diff / norm).sqrt()
 }
+
+/// The seed notebook's run through `Trainer::fit` on `dev`: full batch, sum of squared errors,
+/// lr 0.01, 10 000 epochs, the loss logged every 1000 steps. Returns the fit, its logged losses
+/// and the notebook's.
+pub fn seed_fit(dev: &linfit::Device) -> (linfit::Fitted, Vec<f64>, Vec<f64>) {
+    use linfit::prelude::*;
+    let s = seed();
+    let data = Dataset::from_rows(&s.x, &s.y, dev).unwrap();
+    let model = LinearModel::from_values(3, &s.w0, Some(&[s.b0]), dev).unwrap();
+    let fitted = TrainerConfig::new(SgdConfig::new(s.lr))
+        .with_loss(Loss::SumSquared)
+        .with_epochs(s.n_iter)
+        .with_log_every(Some(1000))
+        .init()
+        .unwrap()
+        .fit(model, &data)
+        .unwrap();
+    let losses = fitted.history.iter().map(|e| e.loss).collect();
+    let losses_ref = s.trajectory.iter().map(|e| e.1).collect();
+    (fitted, losses, losses_ref)
+}
