@@ -61,6 +61,33 @@ fn scaled_min_eig(f: MatRef<'_, f64>, m: usize) -> f64 {
     }
 }
 
+impl Solution {
+    /// The common end of every solver: the null space and `(Z^T Z)^+` from the right singular
+    /// vectors `v` and singular values `sv` of the design, and the intercepts
+    /// `mean(y) - mean(x) w` in double-double (none without intercept).
+    fn assemble(
+        weights: Vec<Vec<f64>>,
+        (x_mean, y_mean): (Vec<f64>, &[f64]),
+        intercept: bool,
+        v: MatRef<'_, f64>,
+        sv: Vec<f64>,
+        rank: usize,
+        scaled_min_eig: f64,
+    ) -> Self {
+        let m = x_mean.len();
+        Solution {
+            intercepts: intercept.then(|| intercepts_for(&weights, &x_mean, y_mean)),
+            null_weights: null_basis(v, &sv, rank, m),
+            gram_pinv: pinv_gram(v, &sv, rank, m),
+            singular_values: full_spectrum(sv, m),
+            weights,
+            rank,
+            x_mean,
+            scaled_min_eig,
+        }
+    }
+}
+
 /// The data on the host: row-major features `[n][m]` and targets `[n][k]`.
 pub(crate) struct HostData {
     pub n: usize,
@@ -174,21 +201,17 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
             }
         }
     }
-    let null_weights = null_basis(v, &sv, rank, host.m);
-    let gram_pinv = pinv_gram(v, &sv, rank, host.m);
-    let intercepts = intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean));
     let svt = Mat::from_fn(sv.len(), host.m, |c, j| sv[c] * v[(j, c)]);
     let scaled_min_eig = scaled_min_eig(svt.as_ref(), host.m);
-    Ok(Solution {
+    Ok(Solution::assemble(
         weights,
-        intercepts,
+        (x_mean, &y_mean),
+        intercept,
+        v,
+        sv,
         rank,
-        singular_values: full_spectrum(sv, host.m),
-        null_weights,
-        gram_pinv,
-        x_mean,
         scaled_min_eig,
-    })
+    ))
 }
 
 /// In memory (up to 2^20 design entries): column-pivoted Householder QR of the column-scaled
@@ -276,21 +299,16 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
             row[t] = w[j];
         }
     }
-    let null_weights = null_basis(v.as_ref(), &sv, rank, m);
-    let gram_pinv = pinv_gram(v.as_ref(), &sv, rank, m);
-    // The intercept from the refined weights, in double-double.
-    let intercepts = intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean));
     let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
-    Ok(Solution {
+    Ok(Solution::assemble(
         weights,
-        intercepts,
+        (x_mean, &y_mean),
+        intercept,
+        v.as_ref(),
+        sv,
         rank,
-        singular_values: full_spectrum(sv, m),
-        null_weights,
-        gram_pinv,
-        x_mean,
         scaled_min_eig,
-    })
+    ))
 }
 
 /// Problems up to this many design entries are always refined.
@@ -412,20 +430,16 @@ fn streaming_qr_solve(
             row[t] = w[j];
         }
     }
-    let null_weights = null_basis(v, &sv, rank, m);
-    let gram_pinv = pinv_gram(v, &sv, rank, m);
-    let intercepts = intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean));
     let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
-    Ok(Solution {
+    Ok(Solution::assemble(
         weights,
-        intercepts,
+        (x_mean, &y_mean),
+        intercept,
+        v,
+        sv,
         rank,
-        singular_values: full_spectrum(sv, m),
-        null_weights,
-        gram_pinv,
-        x_mean,
         scaled_min_eig,
-    })
+    ))
 }
 
 /// The upper-triangular factor of `w` (`min(rows, cols)` rows), by a sequential in-place
@@ -864,9 +878,6 @@ pub(crate) fn normal_equations(
     } else {
         f64::INFINITY
     };
-    let null_weights = null_basis(v, &sv, rank, m);
-    let gram_pinv = pinv_gram(v, &sv, rank, m);
-    let intercepts = intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean));
     let diag: Vec<f64> = (0..m).map(|a| g[(a, a)].max(0.0).sqrt()).collect();
     let scaled_min_eig = if diag.contains(&0.0) {
         0.0
@@ -877,17 +888,14 @@ pub(crate) fn normal_equations(
             (0..s.nrows()).map(|i| s[i]).fold(f64::INFINITY, f64::min)
         })
     };
-    Ok((
-        Solution {
-            weights,
-            intercepts,
-            rank,
-            singular_values: sv,
-            null_weights,
-            gram_pinv,
-            x_mean,
-            scaled_min_eig,
-        },
-        cond_gram,
-    ))
+    let solution = Solution::assemble(
+        weights,
+        (x_mean, &y_mean),
+        intercept,
+        v,
+        sv,
+        rank,
+        scaled_min_eig,
+    );
+    Ok((solution, cond_gram))
 }
