@@ -256,6 +256,46 @@ fn tall_data_takes_the_streaming_qr_and_agrees_with_the_svd() {
     assert_eq!((qr.rank(), svd.rank()), (27, 27));
     assert!(common::rel_norm(&qr.model().weights(), &svd.model().weights()) < 1e-9);
     assert_eq!(qr.null_space().len(), 3);
+    // The streaming QR takes its sums of squares from R; the SVD's come from the device.
+    common::assert_rel("sse", &qr.sse(), &svd.sse(), 1e-10);
+    let r2 = |f: &LeastSquaresFit| f.summary().targets[0].r_squared;
+    assert!((r2(&qr) - r2(&svd)).abs() < 1e-12);
+}
+
+#[test]
+fn streaming_qr_handles_several_targets_and_no_intercept() {
+    // 30 000 x 40, three targets, with and without intercept: against the SVD solver (its sums
+    // of squares computed on the device from the fitted model).
+    let dev = dev();
+    let (data, _) = MakeRegression::new(30_000, 40)
+        .with_n_targets(3)
+        .with_noise(2.0)
+        .with_bias(-7.0)
+        .with_seed(11)
+        .generate(&dev)
+        .unwrap();
+    for intercept in [true, false] {
+        let fit = |solver| {
+            LeastSquares::new()
+                .with_solver(solver)
+                .with_intercept(intercept)
+                .fit(&data)
+                .unwrap()
+        };
+        let (qr, svd) = (fit(Solver::Qr), fit(Solver::Svd));
+        assert!(common::rel_norm(&qr.model().weights(), &svd.model().weights()) < 1e-12);
+        if intercept {
+            let (a, b) = (qr.model().bias().unwrap(), svd.model().bias().unwrap());
+            assert!(common::rel_norm(&a, &b) < 1e-12);
+        }
+        common::assert_rel("sse", &qr.sse(), &svd.sse(), 1e-10);
+        let (sq, ss) = (qr.summary(), svd.summary());
+        for t in 0..3 {
+            let (a, b) = (&sq.targets[t], &ss.targets[t]);
+            assert!((a.r_squared - b.r_squared).abs() < 1e-12, "target {t}");
+            assert!((a.residual_std_dev / b.residual_std_dev - 1.0).abs() < 1e-10);
+        }
+    }
 }
 
 #[test]

@@ -14,28 +14,34 @@
 //! ## Solvers
 //! | solver | how | when |
 //! |---|---|---|
-//! | `Qr` | Householder QR (faer) of the column-scaled design, rank and null space from the SVD of `R`, iterative refinement with double-double residuals | the accurate default for data that fit in host memory |
+//! | `Qr` | Householder QR: in memory, column-pivoted (faer) on the column-scaled design with iterative refinement (double-double residuals); tall data streamed from the device in one pass (a two-level TSQR of `[1 X Y]`); rank and null space from the SVD of `R` | the accurate default |
 //! | `Svd` | SVD (faer), minimum norm | rank revealing, the most robust |
 //! | `NormalEquations` | `X^T X`, `X^T y` accumulated on the data's device with Burn's matmul in chunks, then a small host solve | very tall data, GPU-resident data; loses accuracy as `cond(X)^2` |
 //! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4`; QR otherwise | |
 //!
-//! The host solvers read the data back once; QR works on one centred copy. The normal equations
-//! keep the data on their device and move only `m x m` and `m x k` matrices to the host.
+//! `Svd` and the in-memory QR read the data back once and work on one centred copy. Tall data
+//! (over 2^20 entries and `n >= 4 (m + k + 1)`) take the streaming QR: the rows are read back
+//! chunk by chunk, by one thread per core, and the host holds one chunk per thread and an
+//! `(m + k + 1)`-square `R`. The normal equations keep the data on their device and move only
+//! `m x m` and `m x k` matrices to the host. Each pass over device data runs one thread per
+//! core over contiguous ranges of rows.
 
 mod dd;
 mod explain;
+mod passes;
 mod polynomial;
 mod solve;
+mod stream;
 mod summary;
+mod tsqr;
 
 use burn::config::Config;
-use burn::module::Module;
 
 pub use explain::Explanation;
 pub use polynomial::PolynomialFit;
 pub use summary::{Coefficient, Summary, TargetSummary};
 
-use crate::data::{Dataset, read_f64};
+use crate::data::Dataset;
 use crate::model::LinearModel;
 use crate::{Error, Result};
 use solve::{HostData, Solution};
@@ -101,21 +107,15 @@ impl LeastSquares {
             });
         }
         let (n, m) = (data.n_samples(), data.n_features());
-        let (solution, used, host) = match self.solver {
-            Solver::Qr => (
-                solve::qr_solve(&HostData::read(data)?, self.intercept, self.rcond)?,
-                Solver::Qr,
-                None,
-            ),
+        let (solution, used) = match self.solver {
+            Solver::Qr => (self.qr(data)?, Solver::Qr),
             Solver::Svd => (
                 solve::svd_solve(&HostData::read(data)?, self.intercept, self.rcond)?,
                 Solver::Svd,
-                None,
             ),
             Solver::NormalEquations => (
                 solve::normal_equations(data, self.intercept, self.rcond)?.0,
                 Solver::NormalEquations,
-                None,
             ),
             Solver::Auto => {
                 let tall = n >= AUTO_NE_MIN_ROWS && n >= 20 * m;
@@ -126,21 +126,23 @@ impl LeastSquares {
                 };
                 match ne {
                     Some((solution, cond_gram)) if cond_gram.sqrt() <= AUTO_NE_MAX_COND => {
-                        (solution, Solver::NormalEquations, None)
+                        (solution, Solver::NormalEquations)
                     }
-                    _ => {
-                        let host = HostData::read(data)?;
-                        (
-                            solve::qr_solve(&host, self.intercept, self.rcond)?,
-                            Solver::Qr,
-                            Some(host),
-                        )
-                    }
+                    _ => (self.qr(data)?, Solver::Qr),
                 }
             }
         };
-        let _ = host;
         LeastSquaresFit::new(solution, used, self.intercept, data)
+    }
+
+    /// The QR solution: streamed from the device for tall data, in memory otherwise.
+    fn qr(&self, data: &Dataset) -> Result<Solution> {
+        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+        if stream::applies(n, m, k) {
+            stream::qr_solve(data, self.intercept, self.rcond)
+        } else {
+            solve::qr_solve(&HostData::read(data)?, self.intercept, self.rcond)
+        }
     }
 }
 
@@ -169,15 +171,19 @@ impl LeastSquaresFit {
         let flat: Vec<f64> = s.weights.iter().flatten().copied().collect();
         let model = LinearModel::from_values(m, &flat, s.intercepts.as_deref(), &data.device())
             .map_err(|e| Error::Numerical(format!("the solution is not finite ({e}); the design is too ill-conditioned for this solver")))?;
-        // SSE and SST on the device, one pass (no autodiff graph: the model is evaluated on valid()).
-        let residual = model.valid().forward(data.features()) - data.targets();
-        let sse = read_f64(residual.square().sum_dim(0))?;
-        let targets = data.targets();
-        let sst = if intercept {
-            let mean = targets.clone().mean_dim(0);
-            read_f64((targets - mean).square().sum_dim(0))?
-        } else {
-            read_f64(targets.square().sum_dim(0))?
+        let (sse, sst) = match s.sums_of_squares {
+            Some(sums) => sums,
+            None => {
+                // On the device, one pass; the total about the mean of the fitted values
+                // (equal to mean(y) for a least-squares fit with intercept).
+                let y_shift: Vec<f64> = match &s.intercepts {
+                    Some(b) => (0..k)
+                        .map(|t| b[t] + (0..m).map(|j| s.x_mean[j] * s.weights[j][t]).sum::<f64>())
+                        .collect(),
+                    None => vec![0.0; k],
+                };
+                passes::sums_of_squares(data, &flat, s.intercepts.as_deref(), &y_shift)?
+            }
         };
         debug_assert_eq!(sse.len(), k);
         Ok(Self {

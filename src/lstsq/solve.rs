@@ -4,7 +4,6 @@
 //! that the intercept is left out of the minimum norm, scikit-learn's convention) and on `X`
 //! otherwise, and returns the weights; the intercept is then `mean(y) - mean(X) w`.
 
-use burn::tensor::Tensor;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::householder;
 use faer::linalg::solvers::Svd;
@@ -32,10 +31,13 @@ pub(crate) struct Solution {
     /// Smallest eigenvalue of the (centred) design's Gram matrix with columns scaled to unit
     /// norm: near 0 means near-collinear columns (statsmodels' warning rule).
     pub scaled_min_eig: f64,
+    /// Residual and total sums of squares per target, when the solver has them exactly
+    /// (otherwise the fit computes them on the device).
+    pub sums_of_squares: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Smallest eigenvalue of `D^-1 F^T F D^-1`, `D` the column norms of `F` (`F^T F = Z^T Z`).
-fn scaled_min_eig(f: MatRef<'_, f64>, m: usize) -> f64 {
+pub(super) fn scaled_min_eig(f: MatRef<'_, f64>, m: usize) -> f64 {
     if f.nrows() < m {
         return 0.0;
     }
@@ -65,7 +67,7 @@ impl Solution {
     /// The common end of every solver: the null space and `(Z^T Z)^+` from the right singular
     /// vectors `v` and singular values `sv` of the design, and the intercepts
     /// `mean(y) - mean(x) w` in double-double (none without intercept).
-    fn assemble(
+    pub(super) fn assemble(
         weights: Vec<Vec<f64>>,
         (x_mean, y_mean): (Vec<f64>, &[f64]),
         intercept: bool,
@@ -84,6 +86,7 @@ impl Solution {
             rank,
             x_mean,
             scaled_min_eig,
+            sums_of_squares: None,
         }
     }
 }
@@ -229,9 +232,6 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         .into_iter()
         .map(|d| if d > 0.0 { d } else { 1.0 })
         .collect();
-    if n * m > REFINE_ALWAYS_BELOW {
-        return streaming_qr_solve(host, intercept, rcond, x_mean, y_mean, scale);
-    }
     let qr = faer::linalg::solvers::ColPivQr::new(host.design(&x_mean, &scale).as_ref());
     let size = n.min(m);
     let r = qr.R();
@@ -284,16 +284,8 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
             }
         } else {
             // w = P V S^+ U^T (Q^T y)[..size]
-            let u = svd.U();
-            let mut w = vec![0.0; m];
-            for (c, &s) in sv.iter().enumerate().take(rank) {
-                let coef =
-                    dd::dot((0..size).map(|i| u[(i, c)]), (0..size).map(|i| qty[(i, 0)])) / s;
-                for (j, wj) in w.iter_mut().enumerate() {
-                    *wj += v[(j, c)] * coef;
-                }
-            }
-            w
+            let qty: Vec<f64> = (0..size).map(|i| qty[(i, 0)]).collect();
+            min_norm_weights(svd.U(), v.as_ref(), &sv, rank, &qty)
         };
         for (j, row) in weights.iter_mut().enumerate() {
             row[t] = w[j];
@@ -312,228 +304,39 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
 }
 
 /// Problems up to this many design entries are always refined.
-const REFINE_ALWAYS_BELOW: usize = 1 << 20;
+pub(super) const REFINE_ALWAYS_BELOW: usize = 1 << 20;
 /// Larger problems are refined when the column-scaled design's condition number exceeds this.
-const REFINE_ABOVE_COND: f64 = 1e4;
+pub(super) const REFINE_ABOVE_COND: f64 = 1e4;
 
-/// Rows per block of the streaming QR.
-const STREAM_BLOCK: usize = 8192;
-
-/// Tall data: a streaming (blocked, TSQR-like) Householder QR of `[Z D^-1 | y - mean(y)]`: each
-/// block of rows is stacked under the current `R` and factored again, so the data are read once,
-/// in order, and only a block is ever copied. The last `k` columns of the final `R` hold
-/// `Q^T y`. The rank, null space and minimum-norm solution come from the SVD of `R`, as in
-/// memory; when the scaled design is ill-conditioned the solution is refined with corrected
-/// semi-normal equations (`R^T R d = D^T r`, residuals in double-double).
-fn streaming_qr_solve(
-    host: &HostData,
-    intercept: bool,
-    rcond: Option<f64>,
-    x_mean: Vec<f64>,
-    y_mean: Vec<f64>,
-    scale: Vec<f64>,
-) -> Result<Solution> {
-    let (n, m, k) = (host.n, host.m, host.k);
-    let p = m + k;
-    // Each thread reduces a contiguous range of rows to its R; the Rs are then stacked and
-    // reduced once more (a two-level TSQR).
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .clamp(1, 16);
-    let per = n.div_ceil(threads);
-    let partial: Vec<Mat<f64>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| (t * per, ((t + 1) * per).min(n)))
-            .filter(|(a, b)| a < b)
-            .map(|(a, b)| {
-                let (x_mean, y_mean, scale) = (&x_mean, &y_mean, &scale);
-                scope.spawn(move || {
-                    let mut r = Mat::<f64>::zeros(0, p);
-                    for start in (a..b).step_by(STREAM_BLOCK) {
-                        let end = (start + STREAM_BLOCK).min(b);
-                        let top = r.nrows();
-                        let mut w = Mat::<f64>::zeros(top + end - start, p);
-                        for i in 0..top {
-                            for j in i..p {
-                                w[(i, j)] = r[(i, j)];
-                            }
-                        }
-                        for i in start..end {
-                            let row = &host.x[i * m..(i + 1) * m];
-                            for (j, v) in row.iter().enumerate() {
-                                w[(top + i - start, j)] = (v - x_mean[j]) / scale[j];
-                            }
-                            for t in 0..k {
-                                w[(top + i - start, m + t)] = host.y[i * k + t] - y_mean[t];
-                            }
-                        }
-                        r = r_factor(w);
-                    }
-                    r
-                })
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    let stacked_rows: usize = partial.iter().map(Mat::nrows).sum();
-    let mut stacked = Mat::<f64>::zeros(stacked_rows, p);
-    let mut offset = 0;
-    for part in &partial {
-        for i in 0..part.nrows() {
-            for j in 0..p {
-                stacked[(offset + i, j)] = part[(i, j)];
-            }
-        }
-        offset += part.nrows();
-    }
-    let r = r_factor(stacked);
-    let size = r.nrows().min(m);
-    let r_scaled = Mat::from_fn(size, m, |i, j| r[(i, j)]);
-    let RSpectrum {
-        rank,
-        scaled_sv,
-        r_unscaled,
-        svd,
-        sv,
-    } = r_spectrum(
-        r_scaled.clone(),
-        |j| scale[j],
-        n,
-        rcond,
-        max_rank(host, intercept),
-    )?;
-    let v = svd.V();
-    let scaled_cond =
-        scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
-    let mut weights = vec![vec![0.0; k]; m];
-    for t in 0..k {
-        let qty: Vec<f64> = (0..size).map(|i| r[(i, m + t)]).collect();
-        let mut w = vec![0.0; m];
-        if rank == m {
-            let psi = back_substitute(r_scaled.as_ref(), &qty);
-            for j in 0..m {
-                w[j] = psi[j] / scale[j];
-            }
-            if scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND {
-                w = refine_seminormal(host, r_scaled.as_ref(), &scale, t, intercept, &x_mean, w);
-            }
-        } else {
-            let u = svd.U();
-            for (c, &s) in sv.iter().enumerate().take(rank) {
-                let coef = dd::dot((0..size).map(|i| u[(i, c)]), qty.iter().copied()) / s;
-                for (j, wj) in w.iter_mut().enumerate() {
-                    *wj += v[(j, c)] * coef;
-                }
-            }
-        }
-        for (j, row) in weights.iter_mut().enumerate() {
-            row[t] = w[j];
-        }
-    }
-    let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
-    Ok(Solution::assemble(
-        weights,
-        (x_mean, &y_mean),
-        intercept,
-        v,
-        sv,
-        rank,
-        scaled_min_eig,
-    ))
-}
-
-/// The upper-triangular factor of `w` (`min(rows, cols)` rows), by a sequential in-place
-/// Householder QR (the caller parallelises over blocks).
-fn r_factor(mut w: Mat<f64>) -> Mat<f64> {
-    use faer::linalg::qr::no_pivoting::factor;
-    let (rows, cols) = w.shape();
-    let size = rows.min(cols);
-    if size == 0 {
-        return Mat::zeros(0, cols);
-    }
-    let block = factor::recommended_block_size::<f64>(rows, cols);
-    let mut coeff = Mat::<f64>::zeros(block, size);
-    let mut mem = MemBuffer::new(factor::qr_in_place_scratch::<f64>(
-        rows,
-        cols,
-        block,
-        Par::Seq,
-        Default::default(),
-    ));
-    factor::qr_in_place(
-        w.as_mut(),
-        coeff.as_mut(),
-        Par::Seq,
-        MemStack::new(&mut mem),
-        Default::default(),
-    );
-    Mat::from_fn(size, cols, |i, j| if j >= i { w[(i, j)] } else { 0.0 })
-}
-
-/// Corrected semi-normal equations: `w += D^-1 R^-1 R^-T D^-1 Z^T r`, with `r = y - b - X w`
-/// and `Z^T r` in double-double; stops when the correction stops shrinking (at most 6 rounds).
-fn refine_seminormal(
-    host: &HostData,
-    r_scaled: MatRef<'_, f64>,
-    scale: &[f64],
-    t: usize,
-    intercept: bool,
-    x_mean: &[f64],
-    mut w: Vec<f64>,
+/// Minimum-norm weights `V S^+ U^T qty` over the first `rank` singular triplets of a QR's `R`
+/// (`U`, `S`, `V` its SVD with `V`'s rows in feature order, `qty` the leading part of `Q^T y`).
+pub(super) fn min_norm_weights(
+    u: MatRef<'_, f64>,
+    v: MatRef<'_, f64>,
+    sv: &[f64],
+    rank: usize,
+    qty: &[f64],
 ) -> Vec<f64> {
-    let (n, m) = (host.n, host.m);
-    let y_mean = if intercept {
-        dd::sum((0..n).map(|i| host.y(i, t))) / n as f64
-    } else {
-        0.0
-    };
-    let mut last = f64::INFINITY;
-    for _ in 0..6 {
-        let b = if intercept {
-            y_mean - dd::dot(x_mean.iter().copied(), w.iter().copied())
-        } else {
-            0.0
-        };
-        let mut g = vec![Dd::default(); m];
-        for i in 0..n {
-            let row = &host.x[i * m..(i + 1) * m];
-            let pred = row
-                .iter()
-                .zip(&w)
-                .fold(Dd::new(b), |acc, (x, wj)| acc.add_prod(*x, *wj));
-            let (hi, lo) = pred.parts();
-            let ri = Dd::new(host.y(i, t)).add(-hi).add(-lo).value();
-            for ((gj, x), mean) in g.iter_mut().zip(row).zip(x_mean) {
-                *gj = gj.add_prod(x - mean, ri);
-            }
-        }
-        let rhs: Vec<f64> = g.iter().zip(scale).map(|(gj, s)| gj.value() / s).collect();
-        let h = forward_substitute_t(r_scaled, &rhs);
-        let d = back_substitute(r_scaled, &h);
-        let dw: Vec<f64> = d.iter().zip(scale).map(|(dj, s)| dj / s).collect();
-        let change = dw.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if !change.is_finite() || change >= last {
-            break;
-        }
-        w.iter_mut().zip(&dw).for_each(|(wj, dj)| *wj += dj);
-        last = change;
-        if change <= f64::EPSILON * w.iter().map(|x| x * x).sum::<f64>().sqrt() {
-            break;
+    let mut w = vec![0.0; v.nrows()];
+    for (c, &s) in sv.iter().enumerate().take(rank) {
+        let coef = dd::dot((0..qty.len()).map(|i| u[(i, c)]), qty.iter().copied()) / s;
+        for (j, wj) in w.iter_mut().enumerate() {
+            *wj += v[(j, c)] * coef;
         }
     }
     w
 }
 
 /// What the SVDs of a QR's `R` tell about the design.
-struct RSpectrum {
-    rank: usize,
+pub(super) struct RSpectrum {
+    pub rank: usize,
     /// Singular values of the column-scaled design (for the rank and the refinement decision).
-    scaled_sv: Vec<f64>,
+    pub scaled_sv: Vec<f64>,
     /// `R D` in the factor's column order: the R factor of the unscaled design.
-    r_unscaled: Mat<f64>,
+    pub r_unscaled: Mat<f64>,
     /// Its SVD: singular values and right singular vectors of the design.
-    svd: Svd<f64>,
-    sv: Vec<f64>,
+    pub svd: Svd<f64>,
+    pub sv: Vec<f64>,
 }
 
 fn singular_values(svd: &Svd<f64>) -> Vec<f64> {
@@ -543,7 +346,7 @@ fn singular_values(svd: &Svd<f64>) -> Vec<f64> {
 
 /// The rank (from the scaled `R`, relative tolerance `rcond` or `eps * max(n, m)`, capped at
 /// `max_rank`) and the SVD of the unscaled `R D`, `col_scale(j)` the scale of factor column `j`.
-fn r_spectrum(
+pub(super) fn r_spectrum(
     r_scaled: Mat<f64>,
     col_scale: impl Fn(usize) -> f64,
     n: usize,
@@ -605,7 +408,7 @@ fn apply_q(qr: &faer::linalg::solvers::ColPivQr<f64>, vec: &mut Mat<f64>, transp
 }
 
 /// Solves `R x = b` for the leading `b.len()` columns of upper-triangular `R`.
-fn back_substitute(r: MatRef<'_, f64>, b: &[f64]) -> Vec<f64> {
+pub(super) fn back_substitute(r: MatRef<'_, f64>, b: &[f64]) -> Vec<f64> {
     let m = b.len();
     let mut x = vec![0.0; m];
     for i in (0..m).rev() {
@@ -616,7 +419,7 @@ fn back_substitute(r: MatRef<'_, f64>, b: &[f64]) -> Vec<f64> {
 }
 
 /// Solves `R^T x = b` (forward substitution).
-fn forward_substitute_t(r: MatRef<'_, f64>, b: &[f64]) -> Vec<f64> {
+pub(super) fn forward_substitute_t(r: MatRef<'_, f64>, b: &[f64]) -> Vec<f64> {
     let m = b.len();
     let mut x = vec![0.0; m];
     for i in 0..m {
@@ -793,9 +596,6 @@ fn pinv_gram(v: MatRef<'_, f64>, sv: &[f64], rank: usize, m: usize) -> Vec<Vec<f
     g
 }
 
-/// Rows per chunk when accumulating the Gram matrix on the device.
-const CHUNK_ROWS: usize = 1 << 16;
-
 /// The normal equations, accumulated on the data's device with Burn's matmul in chunks of rows
 /// (`X^T X`, `X^T Y`, column sums), then solved on the host through the eigen-decomposition of
 /// the small centred Gram matrix `G = Z^T Z` (minimum norm when singular). Returns the solution
@@ -806,30 +606,12 @@ pub(crate) fn normal_equations(
     rcond: Option<f64>,
 ) -> Result<(Solution, f64)> {
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
-    let features = data.features();
-    let targets = data.targets();
-    let mut gram: Option<Tensor<2>> = None;
-    let mut cross: Option<Tensor<2>> = None;
-    let mut xsum: Option<Tensor<2>> = None;
-    let mut ysum: Option<Tensor<2>> = None;
-    for start in (0..n).step_by(CHUNK_ROWS) {
-        let end = (start + CHUNK_ROWS).min(n);
-        let x = features.clone().slice(start..end);
-        let y = targets.clone().slice(start..end);
-        let xt = x.clone().transpose();
-        let add = |acc: Option<Tensor<2>>, t: Tensor<2>| {
-            Some(match acc {
-                None => t,
-                Some(a) => a + t,
-            })
-        };
-        gram = add(gram, xt.clone().matmul(x.clone()));
-        cross = add(cross, xt.matmul(y.clone()));
-        xsum = add(xsum, x.sum_dim(0));
-        ysum = add(ysum, y.sum_dim(0));
-    }
-    let read = |t: Option<Tensor<2>>| -> Result<Vec<f64>> { t.map_or(Ok(Vec::new()), read_f64) };
-    let (gram, cross, xsum, ysum) = (read(gram)?, read(cross)?, read(xsum)?, read(ysum)?);
+    let super::passes::Moments {
+        gram,
+        cross,
+        x_sum: xsum,
+        y_sum: ysum,
+    } = super::passes::moments(data)?;
     let nf = n as f64;
     let (x_mean, y_mean): (Vec<f64>, Vec<f64>) = if intercept {
         (

@@ -1,0 +1,204 @@
+//! The QR fit of tall data, streamed from the data's device in one pass.
+//!
+//! The rows are read in chunks, by one thread per core over contiguous ranges, and folded into
+//! a Householder factor ([`Tsqr`]) of `[1 | X - c | Y - c_y]` (without the column of ones and
+//! the shifts when there is no intercept), `c` a shift close to the column means (the mean of
+//! the first rows), so that no separate pass for the means is needed and the ones column does
+//! not face large offsets. The per-thread factors are stacked and factored once more (a
+//! two-level TSQR). From the final `R`:
+//! - the means: `mean(x_j) = c_j + R[0, j] / R[0, 0]` (the first row of `R` is `1^T D / R[0, 0]`);
+//! - the trailing block, the `R` factor of the centred `[X Y]`: its `X` part for the rank,
+//!   singular values and solution, its `Y` columns for `Q^T y` and the sums of squares (the
+//!   squared norm of a `Y` column is the total sum of squares, of its rows below the `X` part
+//!   the residual sum of squares).
+//!
+//! The data stay where they are: the host holds one chunk per thread and `O(p^2)`.
+
+use faer::Mat;
+
+use super::dd::{self, Dd};
+use super::passes::par_host_rows;
+use super::solve::{
+    self, REFINE_ABOVE_COND, REFINE_ALWAYS_BELOW, RSpectrum, Solution, back_substitute,
+    forward_substitute_t,
+};
+use super::tsqr::Tsqr;
+use crate::Result;
+use crate::data::{Dataset, read_f64};
+
+/// Rows whose means give the shift.
+const SHIFT_ROWS: usize = 4096;
+
+/// Whether a problem goes the streaming way: large, and tall enough for `R` to be small next to
+/// the data.
+pub(crate) fn applies(n: usize, m: usize, k: usize) -> bool {
+    n * m > REFINE_ALWAYS_BELOW && n >= 4 * (m + k + 1)
+}
+
+fn column_means(values: &[f64], width: usize) -> Vec<f64> {
+    let rows = values.len() / width;
+    let mut sum = vec![0.0; width];
+    for row in values.chunks_exact(width) {
+        sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+    }
+    sum.iter().map(|s| s / rows as f64).collect()
+}
+
+/// The QR solution of tall data (see the module documentation); the rank, null space and
+/// minimum-norm solution come from the SVD of `R`, as in memory; when the column-scaled design
+/// is ill-conditioned the solution is refined with corrected semi-normal equations.
+pub(crate) fn qr_solve(data: &Dataset, intercept: bool, rcond: Option<f64>) -> Result<Solution> {
+    let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+    let lead = usize::from(intercept);
+    let p = lead + m + k;
+    let (cx, cy) = if intercept {
+        let (x, y) = data.rows(0, n.min(SHIFT_ROWS));
+        (
+            column_means(&read_f64(x)?, m),
+            column_means(&read_f64(y)?, k),
+        )
+    } else {
+        (vec![0.0; m], vec![0.0; k])
+    };
+    let parts = par_host_rows(
+        data,
+        || Tsqr::new(p),
+        |qr, x, y| qr.push_shifted(intercept, (x, &cx), (y, &cy)),
+    )?;
+    let mut parts = parts.into_iter();
+    let mut qr = parts.next().unwrap_or_else(|| Tsqr::new(p));
+    parts.for_each(|part| qr.absorb(part));
+    let r = qr.finish();
+    let (x_mean, y_mean): (Vec<f64>, Vec<f64>) = if intercept {
+        let r00 = r[0];
+        (
+            (0..m).map(|j| cx[j] + r[1 + j] / r00).collect(),
+            (0..k).map(|t| cy[t] + r[1 + m + t] / r00).collect(),
+        )
+    } else {
+        (vec![0.0; m], vec![0.0; k])
+    };
+    // The R factor of the centred [X Y].
+    let c = |i: usize, j: usize| r[(lead + i) * p + lead + j];
+    let scale: Vec<f64> = (0..m)
+        .map(|j| {
+            let s = (0..=j).map(|i| c(i, j) * c(i, j)).sum::<f64>().sqrt();
+            if s > 0.0 { s } else { 1.0 }
+        })
+        .collect();
+    let r_scaled = Mat::from_fn(m, m, |i, j| if j >= i { c(i, j) / scale[j] } else { 0.0 });
+    let max_rank = (n - lead).min(m);
+    let RSpectrum {
+        rank,
+        scaled_sv,
+        r_unscaled,
+        svd,
+        sv,
+    } = solve::r_spectrum(r_scaled.clone(), |j| scale[j], n, rcond, max_rank)?;
+    let scaled_cond =
+        scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
+    let mut weights = vec![vec![0.0; k]; m];
+    let (mut sse, mut sst) = (vec![0.0; k], vec![0.0; k]);
+    for t in 0..k {
+        let qty: Vec<f64> = (0..m).map(|i| c(i, m + t)).collect();
+        let w = if rank == m {
+            let psi = back_substitute(r_scaled.as_ref(), &qty);
+            let w: Vec<f64> = psi.iter().zip(&scale).map(|(p, s)| p / s).collect();
+            if scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND {
+                let centre = (x_mean.as_slice(), y_mean[t]);
+                refine_seminormal(data, r_scaled.as_ref(), &scale, t, intercept, centre, w)?
+            } else {
+                w
+            }
+        } else {
+            solve::min_norm_weights(svd.U(), svd.V(), &sv, rank, &qty)
+        };
+        for (j, row) in weights.iter_mut().enumerate() {
+            row[t] = w[j];
+        }
+        // What the truncated solution leaves unexplained beyond the least-squares residual.
+        let dropped: f64 = (rank..svd.U().ncols())
+            .map(|col| {
+                let d = dd::dot((0..m).map(|i| svd.U()[(i, col)]), qty.iter().copied());
+                d * d
+            })
+            .sum();
+        sse[t] = (m..=m + t).map(|i| c(i, m + t) * c(i, m + t)).sum::<f64>() + dropped;
+        sst[t] = (0..=m + t).map(|i| c(i, m + t) * c(i, m + t)).sum();
+    }
+    let scaled_min_eig = solve::scaled_min_eig(r_unscaled.as_ref(), m);
+    let mut solution = Solution::assemble(
+        weights,
+        (x_mean, &y_mean),
+        intercept,
+        svd.V(),
+        sv,
+        rank,
+        scaled_min_eig,
+    );
+    solution.sums_of_squares = Some((sse, sst));
+    Ok(solution)
+}
+
+/// Corrected semi-normal equations: `w += D^-1 R^-1 R^-T D^-1 Z^T r`, with `r = y - b - X w`
+/// and `Z^T r` in double-double, streamed from the device; stops when the correction stops
+/// shrinking (at most 6 rounds).
+fn refine_seminormal(
+    data: &Dataset,
+    r_scaled: faer::MatRef<'_, f64>,
+    scale: &[f64],
+    t: usize,
+    intercept: bool,
+    (x_mean, y_mean): (&[f64], f64),
+    mut w: Vec<f64>,
+) -> Result<Vec<f64>> {
+    let m = data.n_features();
+    let k = data.n_targets();
+    let mut last = f64::INFINITY;
+    for _ in 0..6 {
+        let b = if intercept {
+            y_mean - dd::dot(x_mean.iter().copied(), w.iter().copied())
+        } else {
+            0.0
+        };
+        let parts = par_host_rows(
+            data,
+            || vec![Dd::default(); m],
+            |g, x, y| {
+                for (row, target) in x.chunks_exact(m).zip(y.chunks_exact(k)) {
+                    let pred = row
+                        .iter()
+                        .zip(&w)
+                        .fold(Dd::new(b), |acc, (x, wj)| acc.add_prod(*x, *wj));
+                    let (hi, lo) = pred.parts();
+                    let ri = Dd::new(target[t]).add(-hi).add(-lo).value();
+                    for ((gj, x), mean) in g.iter_mut().zip(row).zip(x_mean) {
+                        *gj = gj.add_prod(x - mean, ri);
+                    }
+                }
+            },
+        )?;
+        let rhs: Vec<f64> = (0..m)
+            .map(|j| {
+                let total = parts.iter().fold(Dd::default(), |acc, g| {
+                    let (hi, lo) = g[j].parts();
+                    acc.add(hi).add(lo)
+                });
+                total.value() / scale[j]
+            })
+            .collect();
+        let h = forward_substitute_t(r_scaled, &rhs);
+        let d = back_substitute(r_scaled, &h);
+        let dw: Vec<f64> = d.iter().zip(scale).map(|(dj, s)| dj / s).collect();
+        let change = dw.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if !change.is_finite() || change >= last {
+            break;
+        }
+        w.iter_mut().zip(&dw).for_each(|(wj, dj)| *wj += dj);
+        last = change;
+        if change <= f64::EPSILON * w.iter().map(|x| x * x).sum::<f64>().sqrt() {
+            break;
+        }
+    }
+    Ok(w)
+}
