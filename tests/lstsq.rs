@@ -334,3 +334,39 @@ fn tall_ill_conditioned_data_is_refined() {
         1e-6,
     );
 }
+
+#[test]
+fn streaming_qr_is_accurate_for_large_offsets_and_sorted_rows() {
+    // 50 000 x 24 (streams): columns of spread ~1 around offsets up to 1e8, the first column
+    // sorted, so the shift the streaming QR takes from the first rows is far from the mean of
+    // the sorted column. Against the SVD solver, which centres with double-double means.
+    let dev = dev();
+    let (n, m) = (50_000, 24);
+    let mut rng = StdRng::seed_from_u64(21);
+    let w: Vec<f64> = (0..m).map(|_| rng.random_range(-2.0..2.0)).collect();
+    let mut x = Vec::with_capacity(n * m);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let row: Vec<f64> = (0..m)
+            .map(|j| {
+                let offset = 10f64.powi(j as i32 % 9);
+                if j == 0 {
+                    offset + i as f64 / n as f64
+                } else {
+                    offset + rng.random_range(0.0..1.0)
+                }
+            })
+            .collect();
+        let noise: f64 = rng.random_range(-0.01..0.01);
+        y.push(3.0 + row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + noise);
+        x.extend(row);
+    }
+    let data = Dataset::from_flat(x, y, [n, m], 1, &dev).unwrap();
+    let fit = |solver| LeastSquares::new().with_solver(solver).fit(&data).unwrap();
+    let (qr, svd) = (fit(Solver::Qr), fit(Solver::Svd));
+    assert!(common::rel_norm(&qr.model().weights(), &svd.model().weights()) < 1e-9);
+    assert!(common::rel_norm(&qr.model().weights(), &w) < 1e-2);
+    let (a, b) = (qr.model().bias().unwrap(), svd.model().bias().unwrap());
+    assert!((a[0] - b[0]).abs() < 1e-9 * 1e8, "{a:?} vs {b:?}");
+    common::assert_rel("sse", &qr.sse(), &svd.sse(), 1e-8);
+}
