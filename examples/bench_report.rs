@@ -1,5 +1,6 @@
 //! A quick timing report on one device, for comparing the CPU and a GPU in one short run
-//! (`scripts/gpu-check.sh` runs it on both). Criterion benches in `benches/` give the careful
+//! (`scripts/gpu-check.sh` runs it on both): a full-batch step, a mini-batch epoch, and the two
+//! closed forms. Criterion benches in `benches/` give the careful
 //! figures; this gives comparable ones in seconds.
 //!
 //! ```text
@@ -101,6 +102,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     normal.fit(&data)?;
     let normal_equations = t.elapsed().as_secs_f64();
+    // The QR fit (tall: streamed back from the device chunk by chunk, folded on the host).
+    let qr = LeastSquares::new().with_solver(Solver::Qr);
+    qr.fit(&data)?;
+    let t = Instant::now();
+    qr.fit(&data)?;
+    let qr_fit = t.elapsed().as_secs_f64();
 
     println!(
         "device {:?} ({}), {:?}, {n} x {m}",
@@ -117,5 +124,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  normal-equations fit         {:>10.3} s",
         normal_equations
     );
+    println!("  QR fit (streamed to host)    {:>10.3} s", qr_fit);
     Ok(())
 }

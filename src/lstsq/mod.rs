@@ -15,12 +15,12 @@
 //! | solver | how | when |
 //! |---|---|---|
 //! | `Qr` | Householder QR: in memory, column-pivoted (faer) on the column-scaled design with iterative refinement (double-double residuals); tall data streamed from the device in one pass (a two-level TSQR of `[1 X Y]`); rank and null space from the SVD of `R` | the accurate default |
-//! | `Svd` | SVD (faer), minimum norm | rank revealing, the most robust |
+//! | `Svd` | SVD (faer), minimum norm, rank from the design's own singular values; tall data: the SVD of the streamed QR's `R` | rank revealing, the most robust |
 //! | `NormalEquations` | `X^T X`, `X^T y` accumulated on the data's device with Burn's matmul in chunks, then a small host solve | very tall data, GPU-resident data; loses accuracy as `cond(X)^2` |
 //! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4`; QR otherwise | |
 //!
 //! `Svd` and the in-memory QR read the data back once and work on one centred copy. Tall data
-//! (over 2^20 entries and `n >= 4 (m + k + 1)`) take the streaming QR: the rows are read back
+//! (over 2^20 entries and `n >= 4 (m + k + 1)`) take the streaming QR (`Svd` too): the rows are read back
 //! chunk by chunk, by one thread per core, and the host holds one chunk per thread and an
 //! `(m + k + 1)`-square `R`. The normal equations keep the data on their device and move only
 //! `m x m` and `m x k` matrices to the host. Each pass over device data runs one thread per
@@ -109,10 +109,7 @@ impl LeastSquares {
         let (n, m) = (data.n_samples(), data.n_features());
         let (solution, used) = match self.solver {
             Solver::Qr => (self.qr(data)?, Solver::Qr),
-            Solver::Svd => (
-                solve::svd_solve(&HostData::read(data)?, self.intercept, self.rcond)?,
-                Solver::Svd,
-            ),
+            Solver::Svd => (self.svd(data)?, Solver::Svd),
             Solver::NormalEquations => (
                 solve::normal_equations(data, self.intercept, self.rcond)?.0,
                 Solver::NormalEquations,
@@ -139,9 +136,20 @@ impl LeastSquares {
     fn qr(&self, data: &Dataset) -> Result<Solution> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         if stream::applies(n, m, k) {
-            stream::qr_solve(data, self.intercept, self.rcond)
+            stream::solve(data, self.intercept, self.rcond, stream::RankRule::Scaled)
         } else {
             solve::qr_solve(&HostData::read(data)?, self.intercept, self.rcond)
+        }
+    }
+
+    /// The SVD solution: for tall data the SVD of the streamed QR's `R` (the design's singular
+    /// values and right singular vectors, without forming `U`), in memory otherwise.
+    fn svd(&self, data: &Dataset) -> Result<Solution> {
+        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+        if stream::applies(n, m, k) {
+            stream::solve(data, self.intercept, self.rcond, stream::RankRule::Unscaled)
+        } else {
+            solve::svd_solve(&HostData::read(data)?, self.intercept, self.rcond)
         }
     }
 }

@@ -172,7 +172,7 @@ impl HostData {
 
 /// Default rank tolerance, relative to the largest singular value: `eps * max(n, m)` (numpy's
 /// `matrix_rank` and LAPACK's `gelsd` with `rcond=None`).
-pub(crate) fn default_rcond(n: usize, m: usize) -> f64 {
+pub(super) fn default_rcond(n: usize, m: usize) -> f64 {
     f64::EPSILON * n.max(m) as f64
 }
 

@@ -1,4 +1,4 @@
-//! The QR fit of tall data, streamed from the data's device in one pass.
+//! The QR (and SVD) fit of tall data, streamed from the data's device in one pass.
 //!
 //! The rows are read in chunks, by one thread per core over contiguous ranges, and folded into
 //! a Householder factor ([`Tsqr`]) of `[1 | X - c | Y - c_y]` (without the column of ones and
@@ -44,10 +44,27 @@ fn column_means(values: &[f64], width: usize) -> Vec<f64> {
     sum.iter().map(|s| s / rows as f64).collect()
 }
 
-/// The QR solution of tall data (see the module documentation); the rank, null space and
-/// minimum-norm solution come from the SVD of `R`, as in memory; when the column-scaled design
-/// is ill-conditioned the solution is refined with corrected semi-normal equations.
-pub(crate) fn qr_solve(data: &Dataset, intercept: bool, rcond: Option<f64>) -> Result<Solution> {
+/// How the rank of `R` is decided.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RankRule {
+    /// `Solver::Qr`: from the column-scaled `R` (units do not matter), refining full-rank
+    /// solutions of ill-conditioned designs.
+    Scaled,
+    /// `Solver::Svd`: from the singular values of the design itself, as LAPACK's `gelsd`; no
+    /// refinement (the SVD of the design is the SVD of `R`, whose left factor is never formed).
+    Unscaled,
+}
+
+/// The solution of tall data (see the module documentation); the rank, null space and
+/// minimum-norm solution come from the SVD of `R`, as in memory; with [`RankRule::Scaled`],
+/// when the column-scaled design is ill-conditioned the solution is refined with corrected
+/// semi-normal equations.
+pub(crate) fn solve(
+    data: &Dataset,
+    intercept: bool,
+    rcond: Option<f64>,
+    rule: RankRule,
+) -> Result<Solution> {
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let lead = usize::from(intercept);
     let p = lead + m + k;
@@ -89,14 +106,24 @@ pub(crate) fn qr_solve(data: &Dataset, intercept: bool, rcond: Option<f64>) -> R
     let r_scaled = Mat::from_fn(m, m, |i, j| if j >= i { c(i, j) / scale[j] } else { 0.0 });
     let max_rank = (n - lead).min(m);
     let RSpectrum {
-        rank,
+        rank: scaled_rank,
         scaled_sv,
         r_unscaled,
         svd,
         sv,
     } = solve::r_spectrum(r_scaled.clone(), |j| scale[j], n, rcond, max_rank)?;
+    let rank = match rule {
+        RankRule::Scaled => scaled_rank,
+        RankRule::Unscaled => {
+            let top = sv.first().copied().unwrap_or(0.0);
+            let tol = rcond.unwrap_or_else(|| solve::default_rcond(n, m)) * top;
+            sv.iter().filter(|&&s| s > tol).count().min(max_rank)
+        }
+    };
     let scaled_cond =
         scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
+    let refine =
+        rule == RankRule::Scaled && (scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND);
     let mut weights = vec![vec![0.0; k]; m];
     let (mut sse, mut sst) = (vec![0.0; k], vec![0.0; k]);
     for t in 0..k {
@@ -104,7 +131,7 @@ pub(crate) fn qr_solve(data: &Dataset, intercept: bool, rcond: Option<f64>) -> R
         let w = if rank == m {
             let psi = back_substitute(r_scaled.as_ref(), &qty);
             let w: Vec<f64> = psi.iter().zip(&scale).map(|(p, s)| p / s).collect();
-            if scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND {
+            if refine {
                 let centre = (x_mean.as_slice(), y_mean[t]);
                 refine_seminormal(data, r_scaled.as_ref(), &scale, t, intercept, centre, w)?
             } else {

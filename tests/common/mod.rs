@@ -243,3 +243,68 @@ pub fn seed_fit(dev: &linfit::Device) -> (linfit::Fitted, Vec<f64>, Vec<f64>) {
     let losses_ref = s.trajectory.iter().map(|e| e.1).collect();
     (fitted, losses, losses_ref)
 }
+
+/// What [`reference_lstsq`] returns: weights `[m][k]` row-major, intercepts, SSE per target.
+pub struct ReferenceFit {
+    pub weights: Vec<f64>,
+    pub intercepts: Vec<f64>,
+    pub sse: Vec<f64>,
+    pub rank: usize,
+}
+
+/// An independent least-squares reference, written here from the textbook and not through
+/// linfit: centre (when `intercept`), thin SVD of the whole design with faer, minimum-norm
+/// solution over the singular values above `eps * max(n, m) * s_max`, residuals summed directly
+/// from the centred data.
+/// `x` row-major `[n][m]`, `y` row-major `[n][k]`.
+pub fn reference_lstsq(x: &[f64], y: &[f64], m: usize, k: usize, intercept: bool) -> ReferenceFit {
+    let n = x.len() / m;
+    // Two-pass mean (a first estimate, then the mean of the deviations from it), so that large
+    // offsets leave no rounding error in the centring.
+    let mean = |v: &[f64], w: usize, j: usize| {
+        if intercept {
+            let first = (0..n).map(|i| v[i * w + j]).sum::<f64>() / n as f64;
+            first + (0..n).map(|i| v[i * w + j] - first).sum::<f64>() / n as f64
+        } else {
+            0.0
+        }
+    };
+    let x_mean: Vec<f64> = (0..m).map(|j| mean(x, m, j)).collect();
+    let y_mean: Vec<f64> = (0..k).map(|t| mean(y, k, t)).collect();
+    let z = faer::Mat::from_fn(n, m, |i, j| x[i * m + j] - x_mean[j]);
+    let svd = faer::linalg::solvers::Svd::new_thin(z.as_ref()).expect("SVD");
+    let (u, s, v) = (svd.U(), svd.S().column_vector(), svd.V());
+    let tol = f64::EPSILON * n.max(m) as f64 * s[0];
+    let rank = (0..s.nrows()).filter(|&c| s[c] > tol).count();
+    let mut weights = vec![0.0; m * k];
+    for t in 0..k {
+        for c in 0..rank {
+            let uty: f64 = (0..n).map(|i| u[(i, c)] * (y[i * k + t] - y_mean[t])).sum();
+            for j in 0..m {
+                weights[j * k + t] += v[(j, c)] * uty / s[c];
+            }
+        }
+    }
+    let intercepts: Vec<f64> = (0..k)
+        .map(|t| y_mean[t] - (0..m).map(|j| x_mean[j] * weights[j * k + t]).sum::<f64>())
+        .collect();
+    // Residuals from the centred data (exact differences of nearby numbers), so that large
+    // offsets do not round them away.
+    let sse = (0..k)
+        .map(|t| {
+            (0..n)
+                .map(|i| {
+                    let pred: f64 = (0..m).map(|j| z[(i, j)] * weights[j * k + t]).sum();
+                    let r = (y[i * k + t] - y_mean[t]) - pred;
+                    r * r
+                })
+                .sum()
+        })
+        .collect();
+    ReferenceFit {
+        weights,
+        intercepts,
+        sse,
+        rank,
+    }
+}
