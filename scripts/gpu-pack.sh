@@ -5,8 +5,12 @@
 # build where the GPU machine's architecture matches). Ignore .gpubin in .git/info/exclude and
 # carry it (and .gl, the Vulkan loader packages; see the device notes) in the GPU call.
 #
-#   scripts/gpu-pack.sh                       # --features wgpu
+#   scripts/gpu-pack.sh                       # --features wgpu, every test binary
 #   LINFIT_GPU_FEATURES=cuda,wgpu scripts/gpu-pack.sh
+#   LINFIT_GPU_TESTS="gpu seed lstsq" scripts/gpu-pack.sh   # only these test targets
+#
+# Each binary is ~54 MB stripped (Burn's backends); xz with a 64 MiB window finds what they
+# share, so the archive grows by little per extra binary (one alone packs to ~8 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 features=${LINFIT_GPU_FEATURES:-wgpu}
@@ -16,16 +20,16 @@ CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --tests --examples \
 stage=$(mktemp -d)
 mkdir -p "$stage/tests" "$stage/examples"
 # Test executables are named <target>-<hash>; keep the target name.
-python3 - "$json" "$stage" <<'PY'
+python3 - "$json" "$stage" "${LINFIT_GPU_TESTS:-}" <<'PY'
 import json, os, shutil, sys
-src, stage = sys.argv[1], sys.argv[2]
+src, stage, only = sys.argv[1], sys.argv[2], sys.argv[3].split()
 for line in open(src):
     msg = json.loads(line)
     exe = msg.get("executable") if msg.get("reason") == "compiler-artifact" else None
     if not exe:
         continue
     target = msg["target"]
-    if msg["profile"]["test"] and "test" in target["kind"]:
+    if msg["profile"]["test"] and "test" in target["kind"] and (not only or target["name"] in only):
         shutil.copy2(exe, os.path.join(stage, "tests", target["name"]))
     elif target["name"] == "bench_report":
         shutil.copy2(exe, os.path.join(stage, "examples", "bench_report"))
@@ -34,6 +38,6 @@ pwd >"$stage/manifest_dir"
 git rev-parse --short HEAD >"$stage/commit" 2>/dev/null || echo '?' >"$stage/commit"
 echo "$features" >"$stage/features"
 mkdir -p .gpubin
-tar -cJf .gpubin/linfit-gpu.tar.xz -C "$stage" .
+tar -cf - -C "$stage" . | xz -9 -T1 >.gpubin/linfit-gpu.tar.xz
 rm -rf "$stage" "$json"
 ls -l .gpubin/linfit-gpu.tar.xz
