@@ -8,6 +8,7 @@
 #   scripts/gpu-pack.sh                       # --features wgpu, every test binary
 #   LINFIT_GPU_FEATURES=cuda,wgpu scripts/gpu-pack.sh
 #   LINFIT_GPU_TESTS="gpu seed lstsq" scripts/gpu-pack.sh   # only these test targets
+#   LINFIT_GPU_TESTS=none LINFIT_GPU_EXAMPLES="bench_report gpu_probe" scripts/gpu-pack.sh
 #
 # Each binary is ~54 MB stripped (Burn's backends); xz with a 64 MiB window finds what they
 # share, so the archive grows by little per extra binary (one alone packs to ~8 MB).
@@ -20,9 +21,9 @@ CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --tests --examples \
 stage=$(mktemp -d)
 mkdir -p "$stage/tests" "$stage/examples"
 # Test executables are named <target>-<hash>; keep the target name.
-python3 - "$json" "$stage" "${LINFIT_GPU_TESTS:-}" <<'PY'
+python3 - "$json" "$stage" "${LINFIT_GPU_TESTS:-}" "${LINFIT_GPU_EXAMPLES:-bench_report}" <<'PY'
 import json, os, shutil, sys
-src, stage, only = sys.argv[1], sys.argv[2], sys.argv[3].split()
+src, stage, only, examples = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
 for line in open(src):
     msg = json.loads(line)
     exe = msg.get("executable") if msg.get("reason") == "compiler-artifact" else None
@@ -31,8 +32,8 @@ for line in open(src):
     target = msg["target"]
     if msg["profile"]["test"] and "test" in target["kind"] and (not only or target["name"] in only):
         shutil.copy2(exe, os.path.join(stage, "tests", target["name"]))
-    elif target["name"] == "bench_report":
-        shutil.copy2(exe, os.path.join(stage, "examples", "bench_report"))
+    elif "example" in target["kind"] and target["name"] in examples:
+        shutil.copy2(exe, os.path.join(stage, "examples", target["name"]))
 PY
 pwd >"$stage/manifest_dir"
 git rev-parse --short HEAD >"$stage/commit" 2>/dev/null || echo '?' >"$stage/commit"

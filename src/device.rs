@@ -262,3 +262,17 @@ pub fn configure(mut device: Device, precision: Precision) -> Result<Device> {
         Err(other) => Err(precision_error(&device, other.to_string())),
     }
 }
+
+/// Whether `device` computes on the host CPU through flex or ndarray. Products with a long
+/// inner dimension and a small result are fastest there as plain matmuls, while a GPU needs
+/// them split (see `lstsq::passes`).
+pub(crate) fn is_host_cpu(device: &Device) -> bool {
+    use burn::backend::DispatchDevice as Dispatch;
+    match device.as_dispatch() {
+        #[cfg(feature = "flex")]
+        Dispatch::Flex(_) => true,
+        #[cfg(feature = "ndarray")]
+        Dispatch::NdArray(_) => true,
+        _ => false,
+    }
+}
