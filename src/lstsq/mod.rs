@@ -108,8 +108,11 @@ impl LeastSquares {
         }
         let (n, m) = (data.n_samples(), data.n_features());
         let (solution, used) = match self.solver {
-            Solver::Qr => (self.qr(data)?, Solver::Qr),
-            Solver::Svd => (self.svd(data)?, Solver::Svd),
+            Solver::Qr => (self.qr_or_svd(data, stream::RankRule::Scaled)?, Solver::Qr),
+            Solver::Svd => (
+                self.qr_or_svd(data, stream::RankRule::Unscaled)?,
+                Solver::Svd,
+            ),
             Solver::NormalEquations => (
                 solve::normal_equations(data, self.intercept, self.rcond)?.0,
                 Solver::NormalEquations,
@@ -125,31 +128,25 @@ impl LeastSquares {
                     Some((solution, cond_gram)) if cond_gram.sqrt() <= AUTO_NE_MAX_COND => {
                         (solution, Solver::NormalEquations)
                     }
-                    _ => (self.qr(data)?, Solver::Qr),
+                    _ => (self.qr_or_svd(data, stream::RankRule::Scaled)?, Solver::Qr),
                 }
             }
         };
         LeastSquaresFit::new(solution, used, self.intercept, data)
     }
 
-    /// The QR solution: streamed from the device for tall data, in memory otherwise.
-    fn qr(&self, data: &Dataset) -> Result<Solution> {
+    /// The QR (`RankRule::Scaled`) or SVD (`RankRule::Unscaled`) solution: for tall data from
+    /// the streamed QR's `R` (for the SVD: the design's singular values and right singular
+    /// vectors, without forming `U`), in memory otherwise.
+    fn qr_or_svd(&self, data: &Dataset, rule: stream::RankRule) -> Result<Solution> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         if stream::applies(n, m, k) {
-            stream::solve(data, self.intercept, self.rcond, stream::RankRule::Scaled)
-        } else {
-            solve::qr_solve(&HostData::read(data)?, self.intercept, self.rcond)
+            return stream::solve(data, self.intercept, self.rcond, rule);
         }
-    }
-
-    /// The SVD solution: for tall data the SVD of the streamed QR's `R` (the design's singular
-    /// values and right singular vectors, without forming `U`), in memory otherwise.
-    fn svd(&self, data: &Dataset) -> Result<Solution> {
-        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
-        if stream::applies(n, m, k) {
-            stream::solve(data, self.intercept, self.rcond, stream::RankRule::Unscaled)
-        } else {
-            solve::svd_solve(&HostData::read(data)?, self.intercept, self.rcond)
+        let host = HostData::read(data)?;
+        match rule {
+            stream::RankRule::Scaled => solve::qr_solve(&host, self.intercept, self.rcond),
+            stream::RankRule::Unscaled => solve::svd_solve(&host, self.intercept, self.rcond),
         }
     }
 }
@@ -182,15 +179,8 @@ impl LeastSquaresFit {
         let (sse, sst) = match s.sums_of_squares {
             Some(sums) => sums,
             None => {
-                // On the device, one pass; the total about the mean of the fitted values
-                // (equal to mean(y) for a least-squares fit with intercept).
-                let y_shift: Vec<f64> = match &s.intercepts {
-                    Some(b) => (0..k)
-                        .map(|t| b[t] + (0..m).map(|j| s.x_mean[j] * s.weights[j][t]).sum::<f64>())
-                        .collect(),
-                    None => vec![0.0; k],
-                };
-                passes::sums_of_squares(data, &flat, s.intercepts.as_deref(), &y_shift)?
+                // On the device, one pass; the total about the solver's mean of y.
+                passes::sums_of_squares(data, &flat, s.intercepts.as_deref(), &s.y_mean)?
             }
         };
         debug_assert_eq!(sse.len(), k);

@@ -28,6 +28,8 @@ pub(crate) struct Solution {
     pub gram_pinv: Vec<Vec<f64>>,
     /// Feature means (zeros without intercept).
     pub x_mean: Vec<f64>,
+    /// Target means (zeros without intercept).
+    pub y_mean: Vec<f64>,
     /// Smallest eigenvalue of the (centred) design's Gram matrix with columns scaled to unit
     /// norm: near 0 means near-collinear columns (statsmodels' warning rule).
     pub scaled_min_eig: f64,
@@ -69,7 +71,7 @@ impl Solution {
     /// `mean(y) - mean(x) w` in double-double (none without intercept).
     pub(super) fn assemble(
         weights: Vec<Vec<f64>>,
-        (x_mean, y_mean): (Vec<f64>, &[f64]),
+        (x_mean, y_mean): (Vec<f64>, Vec<f64>),
         intercept: bool,
         v: MatRef<'_, f64>,
         sv: Vec<f64>,
@@ -78,13 +80,14 @@ impl Solution {
     ) -> Self {
         let m = x_mean.len();
         Solution {
-            intercepts: intercept.then(|| intercepts_for(&weights, &x_mean, y_mean)),
+            intercepts: intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean)),
             null_weights: null_basis(v, &sv, rank, m),
             gram_pinv: pinv_gram(v, &sv, rank, m),
             singular_values: full_spectrum(sv, m),
             weights,
             rank,
             x_mean,
+            y_mean,
             scaled_min_eig,
             sums_of_squares: None,
         }
@@ -208,7 +211,7 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
     let scaled_min_eig = scaled_min_eig(svt.as_ref(), host.m);
     Ok(Solution::assemble(
         weights,
-        (x_mean, &y_mean),
+        (x_mean, y_mean),
         intercept,
         v,
         sv,
@@ -294,7 +297,7 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
     let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
     Ok(Solution::assemble(
         weights,
-        (x_mean, &y_mean),
+        (x_mean, y_mean),
         intercept,
         v.as_ref(),
         sv,
@@ -672,7 +675,7 @@ pub(crate) fn normal_equations(
     };
     let solution = Solution::assemble(
         weights,
-        (x_mean, &y_mean),
+        (x_mean, y_mean),
         intercept,
         v,
         sv,

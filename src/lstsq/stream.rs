@@ -156,7 +156,7 @@ pub(crate) fn solve(
     let scaled_min_eig = solve::scaled_min_eig(r_unscaled.as_ref(), m);
     let mut solution = Solution::assemble(
         weights,
-        (x_mean, &y_mean),
+        (x_mean, y_mean),
         intercept,
         svd.V(),
         sv,
