@@ -9,6 +9,7 @@
 #   LINFIT_GPU_FEATURES=cuda,wgpu scripts/gpu-pack.sh
 #   LINFIT_GPU_TESTS="gpu seed lstsq" scripts/gpu-pack.sh   # only these test targets
 #   LINFIT_GPU_TESTS=none LINFIT_GPU_EXAMPLES="bench_report gpu_probe" scripts/gpu-pack.sh
+#   scripts/gpu-pack.sh --no-archive          # leave the binaries in .gpubin/stage (gpu-check.sh)
 #
 # Each binary is ~54 MB stripped (Burn's backends); xz with a 64 MiB window finds what they
 # share, so the archive grows by little per extra binary (one alone packs to ~8 MB).
@@ -18,7 +19,8 @@ features=${LINFIT_GPU_FEATURES:-wgpu}
 json=$(mktemp)
 CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --tests --examples \
     --features "$features" --message-format=json >"$json"
-stage=$(mktemp -d)
+stage=.gpubin/stage
+rm -rf "$stage"
 mkdir -p "$stage/tests" "$stage/examples"
 # Test executables are named <target>-<hash>; keep the target name.
 python3 - "$json" "$stage" "${LINFIT_GPU_TESTS:-}" "${LINFIT_GPU_EXAMPLES:-bench_report}" <<'PY'
@@ -38,7 +40,11 @@ PY
 pwd >"$stage/manifest_dir"
 git rev-parse --short HEAD >"$stage/commit" 2>/dev/null || echo '?' >"$stage/commit"
 echo "$features" >"$stage/features"
-mkdir -p .gpubin
+if [ "${1:-}" = --no-archive ]; then
+    rm -f "$json"
+    echo "$stage"
+    exit 0
+fi
 tar -cf - -C "$stage" . | xz -9 -T1 >.gpubin/linfit-gpu.tar.xz
 rm -rf "$stage" "$json"
 ls -l .gpubin/linfit-gpu.tar.xz

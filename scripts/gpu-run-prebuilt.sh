@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the binaries packed by scripts/gpu-pack.sh on a GPU machine without a Rust toolchain,
-# against LINFIT_TEST_DEVICE (default wgpu): the f32 GPU suite (ignored by default, included
-# here), bench_report on the device and on the CPU, then the other packed test binaries with
-# their f64 suites on the device. Stops starting new steps after LINFIT_GPU_DEADLINE seconds
-# (default 500), so that one call of a time-limited machine returns a report. Writes
-# $OUT/gpu-report.md and $OUT/gpu-check.log (or target/gpu-check/ without $OUT).
+# Runs the binaries packed by scripts/gpu-pack.sh (on a GPU machine without a Rust toolchain,
+# or in place after scripts/gpu-check.sh built them) against LINFIT_TEST_DEVICE (default wgpu):
+# the f32 GPU suite (ignored by default, included here), bench_report on the device and on the
+# CPU, then the other packed test binaries with their f64 suites on the device. Stops starting
+# new steps after LINFIT_GPU_DEADLINE seconds (default 500), so that one call of a time-limited
+# machine returns a report. Writes $OUT/gpu-report.md and $OUT/gpu-check.log (or target/gpu-check/ without $OUT).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 device=${LINFIT_TEST_DEVICE:-wgpu}
@@ -15,13 +15,17 @@ mkdir -p "$out"
 report="$out/gpu-report.md"
 log="$out/gpu-check.log"
 : >"$log"
-bins=$(mktemp -d)
-archive=.gpubin/linfit-gpu.tar.xz
-[ -f "$archive" ] || { echo "no $archive: run scripts/gpu-pack.sh" >&2; exit 2; }
-if command -v xz >/dev/null; then
-    tar -xJf "$archive" -C "$bins"
-else
-    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$archive" "$bins"
+# The binaries: LINFIT_GPU_BINS (a staged folder, as gpu-check.sh passes), else the archive.
+bins=${LINFIT_GPU_BINS:-}
+if [ -z "$bins" ]; then
+    bins=$(mktemp -d)
+    archive=.gpubin/linfit-gpu.tar.xz
+    [ -f "$archive" ] || { echo "no $archive: run scripts/gpu-pack.sh" >&2; exit 2; }
+    if command -v xz >/dev/null; then
+        tar -xJf "$archive" -C "$bins"
+    else
+        python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$archive" "$bins"
+    fi
 fi
 # The tests find their data files through the directory they were built in.
 built_in=$(cat "$bins/manifest_dir")
@@ -30,7 +34,7 @@ if [ "$built_in" != "$PWD" ] && [ ! -e "$built_in" ]; then
 fi
 status=0
 {
-    echo "# linfit GPU check (prebuilt binaries)"
+    echo "# linfit GPU check"
     echo
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(cat "$bins/commit"), features \`$(cat "$bins/features")\`"
     echo "- device under test: \`$device\`"
