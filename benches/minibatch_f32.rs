@@ -24,7 +24,9 @@ fn trainer_epoch(data: &Dataset) -> Fitted {
         .with_batch_size(Some(BATCH))
         .init()
         .unwrap();
-    let model = LinearModelConfig::new(data.n_features()).init(&data.device());
+    let model = LinearModelConfig::new(data.n_features())
+        .init(&data.device())
+        .unwrap();
     trainer.fit(model, data).unwrap()
 }
 

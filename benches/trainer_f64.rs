@@ -32,7 +32,8 @@ fn fit(data: &Dataset, steps: usize, lr: f64, loss: Loss) -> Fitted {
         .unwrap();
     let model = LinearModelConfig::new(data.n_features())
         .with_initializer(linfit::burn::nn::Initializer::Zeros)
-        .init(&data.device());
+        .init(&data.device())
+        .unwrap();
     trainer.fit(model, data).unwrap()
 }
 

@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_epochs(steps)
             .init()?;
         let t = Instant::now();
-        trainer.fit(zero(), &data)?;
+        trainer.fit(zero()?, &data)?;
         dev.sync().ok();
         Ok(t.elapsed().as_secs_f64() / steps as f64)
     };
@@ -90,9 +90,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_epochs(1)
         .with_batch_size(Some(256))
         .init()?;
-    trainer.fit(zero(), &data)?; // warm-up
+    trainer.fit(zero()?, &data)?; // warm-up
     let t = Instant::now();
-    trainer.fit(zero(), &data)?;
+    trainer.fit(zero()?, &data)?;
     dev.sync().ok();
     let epoch = t.elapsed().as_secs_f64();
 

@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_epochs(epochs)
             .with_log_every(Some(epochs.max(1) / 4))
             .init()?
-            .fit(LinearModelConfig::new(10).init(&cpu), &train)
+            .fit(LinearModelConfig::new(10).init(&cpu)?, &train)
     };
     match raw(1e-3, 200) {
         Err(e) => println!("raw features, lr 1e-3: {e}\n"),
@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 2. Standardised features and targets.
-    let scaler = Standardizer::fit(&train, true)?;
+    let scaler = StandardizerConfig::new().with_targets(true).fit(&train)?;
     let train_s = scaler.transform(&train)?;
     let epochs = 500;
     let bar = ProgressBar::new(epochs as u64);
@@ -73,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_epochs(epochs)
         .with_log_every(Some(5))
         .init()?;
-    let fitted = trainer.fit_with(LinearModelConfig::new(10).init(&cpu), &train_s, |entry| {
+    let fitted = trainer.fit_with(LinearModelConfig::new(10).init(&cpu)?, &train_s, |entry| {
         bar.set_position(entry.epoch as u64 + 1);
         bar.set_message(format!("{:.6}", entry.loss));
         ControlFlow::Continue(())

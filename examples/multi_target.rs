@@ -12,12 +12,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/linnerud.csv");
     let targets = ["Weight", "Waist", "Pulse"];
     let data = Dataset::from_csv(path, &targets, &cpu)?;
-    let scaler = Standardizer::fit(&data, true)?;
+    let scaler = StandardizerConfig::new().with_targets(true).fit(&data)?;
     let trainer = TrainerConfig::new(SgdConfig::new(0.05).with_momentum(0.9))
         .with_epochs(3000)
         .init()?;
     let fitted = trainer.fit(
-        LinearModelConfig::new(3).with_n_targets(3).init(&cpu),
+        LinearModelConfig::new(3).with_n_targets(3).init(&cpu)?,
         &scaler.transform(&data)?,
     )?;
     let sgd = scaler.to_original_units(&fitted.model)?;

@@ -26,7 +26,7 @@ fn main() -> linfit::Result<()> {
         .with_batch_size(Some(32))
         .with_log_every(Some(100))
         .init()?;
-    let fitted = trainer.fit(LinearModelConfig::new(2).init(&cpu), &data)?;
+    let fitted = trainer.fit(LinearModelConfig::new(2).init(&cpu)?, &data)?;
 
     for entry in &fitted.history {
         println!(

@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_epochs(300)
         .init()?;
     let model = trainer
-        .fit(LinearModelConfig::new(4).init(&cpu), &data)?
+        .fit(LinearModelConfig::new(4).init(&cpu)?, &data)?
         .model;
 
     let dir = std::env::temp_dir().join("linfit-save-load");

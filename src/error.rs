@@ -7,7 +7,23 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 /// Everything that can go wrong in linfit, each variant carrying the offending values.
 ///
-/// Nothing in linfit's public API panics on bad data or bad settings: it returns one of these.
+/// Constructors, `init`, `fit` and the other checked calls return one of these on bad data or
+/// bad settings. What can panic, each documented under `# Panics`:
+/// - the hot path, which relies on Burn's own checks: [`LinearModel::forward`] and
+///   [`Loss::forward`] with tensors of the wrong shape, device or float type (use
+///   [`LinearModel::predict`] for a checked call);
+/// - [`LinearModel::weights`] and [`LinearModel::bias`] when the device fails to return the data
+///   (a device fault, not bad input; [`LinearModel::try_weights`] and
+///   [`LinearModel::try_bias`] return it as [`Error::Readback`]);
+/// - Burn itself on a device fault (out of memory on a GPU, a lost device).
+///
+/// [`LinearModel::forward`]: crate::LinearModel::forward
+/// [`LinearModel::predict`]: crate::LinearModel::predict
+/// [`LinearModel::weights`]: crate::LinearModel::weights
+/// [`LinearModel::bias`]: crate::LinearModel::bias
+/// [`LinearModel::try_weights`]: crate::LinearModel::try_weights
+/// [`LinearModel::try_bias`]: crate::LinearModel::try_bias
+/// [`Loss::forward`]: crate::Loss::forward
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -32,7 +32,7 @@
 //! let trainer = TrainerConfig::new(SgdConfig::new(0.5).with_momentum(0.9))
 //!     .with_epochs(500)
 //!     .init()?;
-//! let fitted = trainer.fit(LinearModelConfig::new(2).init(&cpu), &data)?;
+//! let fitted = trainer.fit(LinearModelConfig::new(2).init(&cpu)?, &data)?;
 //! let w = fitted.model.weights();
 //! assert!((w[0] - 2.0).abs() < 1e-6 && (w[1] + 1.0).abs() < 1e-6);
 //!
@@ -68,7 +68,7 @@
 //! | PyTorch | linfit |
 //! |---|---|
 //! | `torch.set_default_dtype(torch.float64)` | `device::cpu(Precision::F64)?` |
-//! | `nn.Linear(m, k)` | `LinearModelConfig::new(m).with_n_targets(k).init(&device)` |
+//! | `nn.Linear(m, k)` | `LinearModelConfig::new(m).with_n_targets(k).init(&device)?` |
 //! | `w = torch.tensor(w0, requires_grad=True)` | `LinearModel::from_values(m, &w0, Some(&b0), &device)?` |
 //! | `optim.SGD(params, lr=0.01, momentum=0.9)` | `SgdConfig::new(0.01).with_momentum(0.9).init()?` |
 //! | `optimizer.zero_grad()` | `sgd.zero_grad()` |
@@ -84,7 +84,7 @@
 //! | `LinearRegression().fit(X, y)` | `LeastSquares::new().fit(&data)?` |
 //! | `.coef_`, `.intercept_` | `fit.model().weights()`, `fit.model().bias()` |
 //! | `SGDRegressor(tol=1e-3, n_iter_no_change=5)` | `TrainerConfig::new(..).with_tol(Some(1e-3))` |
-//! | `StandardScaler().fit(X)` | `Standardizer::fit(&data, false)?` |
+//! | `StandardScaler().fit(X)` | `StandardizerConfig::new().fit(&data)?` |
 //! | `train_test_split(X, y, test_size=0.2, random_state=42)` | `data.train_test_split(0.2, 42)?` |
 //! | `mean_squared_error`, `r2_score` | `metrics::mse(&model, &data)?`, `metrics::r2(&model, &data)?` |
 //! | `make_regression(n, m, noise=0.1)` | `MakeRegression::new(n, m).with_noise(0.1).generate(&device)?` |
@@ -122,5 +122,5 @@ pub use lstsq::{
 };
 pub use model::{LinearModel, LinearModelConfig};
 pub use optim::{Sgd, SgdConfig};
-pub use standardize::Standardizer;
+pub use standardize::{Standardizer, StandardizerConfig};
 pub use trainer::{Fitted, LogEntry, StopReason, Trainer, TrainerConfig};

@@ -21,7 +21,7 @@ use crate::{Error, Result};
 /// let model = LinearModelConfig::new(3)
 ///     .with_initializer(Initializer::Normal { mean: 0.0, std: 1.0 }) // like torch.randn
 ///     .with_seed(7)
-///     .init(&cpu);
+///     .init(&cpu)?;
 /// assert_eq!(model.weights().len(), 3);
 /// # Ok::<(), linfit::Error>(())
 /// ```
@@ -53,23 +53,11 @@ pub struct LinearModelConfig {
 impl LinearModelConfig {
     /// The model, on `device`, in the device's precision.
     ///
-    /// # Panics
-    /// When [`try_init`](Self::try_init) would return an error (zero features or targets, an
-    /// initializer with invalid or non-finite parameters). Use `try_init` to get the error.
-    pub fn init(&self, device: &Device) -> LinearModel {
-        match self.try_init(device) {
-            Ok(model) => model,
-            Err(e) => panic!("LinearModelConfig::init: {e}"),
-        }
-    }
-
-    /// The model, on `device`, in the device's precision.
-    ///
     /// # Errors
     /// [`Error::EmptyData`] for zero features or targets; [`Error::InvalidHyperparameter`] for an
-    /// initializer whose parameters are invalid; [`Error::Precision`] for a device whose float type
-    /// is neither f32 nor f64.
-    pub fn try_init(&self, device: &Device) -> Result<LinearModel> {
+    /// initializer whose parameters are invalid; [`Error::Precision`] for a device whose
+    /// float type is neither f32 nor f64.
+    pub fn init(&self, device: &Device) -> Result<LinearModel> {
         let (m, k) = (self.n_features, self.n_targets);
         if m == 0 || k == 0 {
             return Err(Error::EmptyData {

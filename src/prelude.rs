@@ -5,6 +5,7 @@ pub use crate::metrics;
 pub use crate::{
     Coefficient, Dataset, Device, Error, Explanation, Fitted, LeastSquares, LeastSquaresFit,
     LinearModel, LinearModelConfig, LogEntry, Loss, MakeRegression, Result, Sgd, SgdConfig, Solver,
-    Standardizer, StopReason, Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
+    Standardizer, StandardizerConfig, StopReason, Summary, TargetSummary, Tensor, Trainer,
+    TrainerConfig,
 };
 pub use burn::module::Module;

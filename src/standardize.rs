@@ -1,5 +1,6 @@
 //! [`Standardizer`]: zero mean, unit variance, and the way back to the original units.
 
+use burn::config::Config;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::data::{Dataset, read_f64};
@@ -19,10 +20,10 @@ use crate::{Error, Result};
 ///
 /// # Example
 /// ```
-/// use linfit::{device, Dataset, Precision, Standardizer};
+/// use linfit::{device, Dataset, Precision, StandardizerConfig};
 /// let cpu = device::cpu(Precision::F64)?;
 /// let data = Dataset::from_rows(&[vec![1.0, 100.0], vec![3.0, 300.0]], &[1.0, 2.0], &cpu)?;
-/// let scaler = Standardizer::fit(&data, false)?;
+/// let scaler = StandardizerConfig::new().fit(&data)?;
 /// let scaled = scaler.transform(&data)?;
 /// assert_eq!(scaled.features().into_data().to_vec::<f64>().unwrap(), vec![-1.0, -1.0, 1.0, 1.0]);
 /// # Ok::<(), linfit::Error>(())
@@ -48,13 +49,40 @@ fn moments(tensor: Tensor<2>) -> Result<(Vec<f64>, Vec<f64>)> {
     ))
 }
 
-impl Standardizer {
+/// Settings of a [`Standardizer`]; `fit` learns it from data (scikit-learn's
+/// `StandardScaler().fit(X)`).
+///
+/// # Example
+/// ```
+/// use linfit::{device, Dataset, Precision, StandardizerConfig};
+/// let cpu = device::cpu(Precision::F64)?;
+/// let data = Dataset::from_rows(&[vec![1.0], vec![3.0]], &[10.0, 30.0], &cpu)?;
+/// let scaler = StandardizerConfig::new().with_targets(true).fit(&data)?;
+/// assert_eq!(scaler.target_moments(), Some((&[20.0][..], &[10.0][..])));
+/// # Ok::<(), linfit::Error>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct StandardizerConfig {
+    /// Standardise the targets too (then a model trained on the result predicts standardised
+    /// targets, and [`Standardizer::to_original_units`] maps it back). Default `false`.
+    #[config(default = false)]
+    pub targets: bool,
+}
+
+impl StandardizerConfig {
     /// Learns the column means and standard deviations of `data`'s features, and of its targets
-    /// too when `targets` is true. Computed on the data's device; `2 (m + k)` numbers come back.
+    /// too when [`targets`](Self::targets) is set. Computed on the data's device; `2 (m + k)`
+    /// numbers come back.
     ///
     /// # Errors
     /// [`Error::Readback`] when the device fails.
-    pub fn fit(data: &Dataset, targets: bool) -> Result<Self> {
+    pub fn fit(&self, data: &Dataset) -> Result<Standardizer> {
+        Standardizer::learn(data, self.targets)
+    }
+}
+
+impl Standardizer {
+    fn learn(data: &Dataset, targets: bool) -> Result<Self> {
         let (feature_mean, feature_std) = moments(data.features())?;
         // A column is constant when its spread is at rounding level of its magnitude.
         let eps = data.precision().epsilon();

@@ -155,7 +155,7 @@ pub struct Fitted {
 /// let rows: Vec<Vec<f64>> = (0..20).map(|i| vec![i as f64 / 20.0]).collect();
 /// let targets: Vec<f64> = rows.iter().map(|r| 3.0 * r[0] + 1.0).collect();
 /// let data = Dataset::from_rows(&rows, &targets, &cpu)?;
-/// let model = LinearModelConfig::new(1).init(&cpu);
+/// let model = LinearModelConfig::new(1).init(&cpu)?;
 /// let fitted = TrainerConfig::new(SgdConfig::new(0.5)).with_epochs(2000).init()?.fit(model, &data)?;
 /// assert!((fitted.model.weights()[0] - 3.0).abs() < 1e-6);
 /// # Ok::<(), linfit::Error>(())

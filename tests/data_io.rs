@@ -145,10 +145,13 @@ fn standardizer_maps_models_back_to_original_units() {
     let dev = dev();
     let data = Dataset::from_csv(data_file("diabetes.csv"), &["target"], &dev).unwrap();
     for scale_targets in [false, true] {
-        let scaler = Standardizer::fit(&data, scale_targets).unwrap();
+        let scaler = StandardizerConfig::new()
+            .with_targets(scale_targets)
+            .fit(&data)
+            .unwrap();
         let scaled = scaler.transform(&data).unwrap();
         // Any model on the scaled data; its original-units twin predicts the same values.
-        let model = LinearModelConfig::new(10).with_seed(3).init(&dev);
+        let model = LinearModelConfig::new(10).with_seed(3).init(&dev).unwrap();
         let back = scaler.to_original_units(&model).unwrap();
         let mut p_scaled = model
             .predict(scaled.features())
@@ -179,7 +182,7 @@ fn standardizer_maps_models_back_to_original_units() {
         &dev,
     )
     .unwrap();
-    let scaler = Standardizer::fit(&d, false).unwrap();
+    let scaler = StandardizerConfig::new().fit(&d).unwrap();
     assert_eq!(scaler.constant_columns(), &[1]);
     let t = scaler
         .transform(&d)
@@ -198,13 +201,16 @@ fn sgd_on_standardised_diabetes_reaches_the_closed_form() {
     let data = Dataset::from_csv(data_file("diabetes.csv"), &["target"], &dev).unwrap();
     let exact = LeastSquares::new().fit(&data).unwrap();
     let best = metrics::mse(exact.model(), &data).unwrap();
-    let scaler = Standardizer::fit(&data, true).unwrap();
+    let scaler = StandardizerConfig::new()
+        .with_targets(true)
+        .fit(&data)
+        .unwrap();
     let fitted = TrainerConfig::new(SgdConfig::new(0.1).with_momentum(0.9))
         .with_epochs(1000)
         .init()
         .unwrap()
         .fit(
-            LinearModelConfig::new(10).init(&dev),
+            LinearModelConfig::new(10).init(&dev).unwrap(),
             &scaler.transform(&data).unwrap(),
         )
         .unwrap();
@@ -259,7 +265,8 @@ fn save_and_load_round_trip_bit_exact_and_refuse_other_shapes() {
     let model = LinearModelConfig::new(3)
         .with_n_targets(2)
         .with_seed(5)
-        .init(&dev);
+        .init(&dev)
+        .unwrap();
     let path = temp("model.bpk", "");
     model.save(&path).unwrap();
     let loaded = LinearModel::load(&path, 3, 2, true, &dev).unwrap();
@@ -299,7 +306,7 @@ fn plots_are_real_image_files() {
         .with_log_every(Some(1))
         .init()
         .unwrap()
-        .fit(LinearModelConfig::new(5).init(&dev), &data)
+        .fit(LinearModelConfig::new(5).init(&dev).unwrap(), &data)
         .unwrap();
     let dir = temp("x", "").parent().unwrap().to_path_buf();
     for ext in ["png", "svg"] {
@@ -333,7 +340,7 @@ fn plots_are_real_image_files() {
 #[test]
 fn a_loaded_model_does_not_need_its_file_and_truncation_is_an_error() {
     let dev = dev();
-    let model = LinearModelConfig::new(3).with_seed(2).init(&dev);
+    let model = LinearModelConfig::new(3).with_seed(2).init(&dev).unwrap();
     let path = temp("lazy.bpk", "");
     model.save(&path).unwrap();
     let bytes = std::fs::read(&path).unwrap();

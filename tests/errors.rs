@@ -154,14 +154,14 @@ fn model_construction_errors() {
         ),
         "{e}"
     );
-    let e = LinearModelConfig::new(0).try_init(&dev).unwrap_err();
+    let e = LinearModelConfig::new(0).init(&dev).unwrap_err();
     assert!(matches!(e, Error::EmptyData { .. }), "{e}");
     let e = LinearModelConfig::new(2)
         .with_initializer(Initializer::Normal {
             mean: 0.0,
             std: -1.0,
         })
-        .try_init(&dev)
+        .init(&dev)
         .unwrap_err();
     assert!(
         matches!(
@@ -287,12 +287,15 @@ fn fit_rejects_a_model_that_does_not_fit_the_data() {
     let dev = dev();
     let data = small(&dev);
     let trainer = TrainerConfig::new(SgdConfig::new(0.1)).init().unwrap();
-    let three = LinearModelConfig::new(3).init(&dev);
+    let three = LinearModelConfig::new(3).init(&dev).unwrap();
     assert!(matches!(
         trainer.fit(three, &data),
         Err(Error::ShapeMismatch { .. })
     ));
-    let two_targets = LinearModelConfig::new(2).with_n_targets(2).init(&dev);
+    let two_targets = LinearModelConfig::new(2)
+        .with_n_targets(2)
+        .init(&dev)
+        .unwrap();
     assert!(matches!(
         trainer.fit(two_targets, &data),
         Err(Error::ShapeMismatch { .. })
@@ -311,7 +314,7 @@ fn divergence_is_reported_with_advice() {
             .init()
             .unwrap();
         let e = trainer
-            .fit(LinearModelConfig::new(2).init(&dev), &data)
+            .fit(LinearModelConfig::new(2).init(&dev).unwrap(), &data)
             .unwrap_err();
         match &e {
             Error::Diverged { step, loss, .. } => {
@@ -339,14 +342,18 @@ fn callback_stops_and_tol_converges() {
         .unwrap();
     let mut seen = 0;
     let fitted = trainer
-        .fit_with(LinearModelConfig::new(2).init(&dev), &data, |entry| {
-            seen += 1;
-            if entry.step >= 30 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })
+        .fit_with(
+            LinearModelConfig::new(2).init(&dev).unwrap(),
+            &data,
+            |entry| {
+                seen += 1;
+                if entry.step >= 30 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )
         .unwrap();
     assert_eq!(fitted.stop, StopReason::Stopped);
     assert_eq!(seen, 4); // steps 0, 10, 20, 30
@@ -358,7 +365,7 @@ fn callback_stops_and_tol_converges() {
         .with_tol(Some(1e-12))
         .init()
         .unwrap()
-        .fit(LinearModelConfig::new(2).init(&dev), &data)
+        .fit(LinearModelConfig::new(2).init(&dev).unwrap(), &data)
         .unwrap();
     assert_eq!(fitted.stop, StopReason::Converged);
     assert!(fitted.epochs < 100_000);

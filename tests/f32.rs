@@ -39,7 +39,7 @@ fn seed_run_in_f32_stays_close_to_the_f64_trajectory() {
 #[test]
 fn save_load_round_trip_in_f32_is_bit_exact() {
     let dev = dev();
-    let model = LinearModelConfig::new(4).with_seed(11).init(&dev);
+    let model = LinearModelConfig::new(4).with_seed(11).init(&dev).unwrap();
     let path = std::env::temp_dir().join(format!("linfit-f32-{}.bpk", std::process::id()));
     model.save(&path).unwrap();
     let loaded = LinearModel::load(&path, 4, 1, true, &dev).unwrap();

@@ -75,7 +75,7 @@ fn shuffled_training_converges_in_f32() {
         .with_batch_size(Some(32))
         .init()
         .unwrap()
-        .fit(LinearModelConfig::new(8).init(&dev), &data)
+        .fit(LinearModelConfig::new(8).init(&dev).unwrap(), &data)
         .unwrap();
     for (w, t) in fitted.model.weights().iter().zip(&truth) {
         assert!((w - t).abs() < 1e-3, "weight {w} vs {t}");

@@ -99,7 +99,7 @@ proptest! {
     ) {
         let dev = dev();
         let data = Dataset::from_flat(x, y, [n, m], k, &dev).unwrap();
-        let model = LinearModelConfig::new(m).with_n_targets(k).with_bias(bias).init(&dev);
+        let model = LinearModelConfig::new(m).with_n_targets(k).with_bias(bias).init(&dev).unwrap();
         let trainer = TrainerConfig::new(SgdConfig::new(lr).with_momentum(momentum))
             .with_epochs(epochs)
             .with_batch_size(batch_size)

@@ -84,7 +84,7 @@ fn fit_reaches_the_least_squares_optimum() {
         .with_epochs(1500)
         .init()
         .unwrap()
-        .fit(LinearModelConfig::new(5).init(&dev), &data)
+        .fit(LinearModelConfig::new(5).init(&dev).unwrap(), &data)
         .unwrap();
     let reached = sse(&fitted.model, &x, &y);
     let rel = (reached - best) / best;
