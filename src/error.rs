@@ -1,5 +1,7 @@
 //! The one error type of linfit, and its `Result` alias.
 
+use burn::tensor::TensorReadError;
+
 use crate::device::Precision;
 
 /// Result of every fallible linfit function.
@@ -134,28 +136,87 @@ pub enum Error {
     },
 
     /// A file could not be read or written.
-    #[error("{path}: {message}")]
+    #[error("{path}: {source}")]
     Io {
         /// The file.
         path: String,
-        /// What went wrong.
-        message: String,
+        /// The cause (for a plot or a model file, the plotting or storage library's error,
+        /// reachable with [`std::io::Error::get_ref`]).
+        #[source]
+        source: std::io::Error,
     },
 
     /// A saved model does not fit: wrong shape, missing parameters, corrupt file.
     #[error("cannot load a model from {path}: {message}")]
     Load {
-        /// The file.
+        /// The file (`<json>` for [`LinearModel::from_json`](crate::LinearModel::from_json)).
         path: String,
         /// What went wrong.
         message: String,
+        /// The storage or JSON library's error, when one caused it.
+        #[source]
+        source: Option<BoxError>,
     },
 
-    /// A factorisation failed to converge (NaN-free input makes this very rare).
+    /// A factorisation failed to converge (NaN-free input makes this very rare), or the solution
+    /// of a design too ill-conditioned for the solver is not finite.
     #[error("numerical failure: {0}")]
     Numerical(String),
 
-    /// A tensor could not be read back from its device.
+    /// A tensor could not be read back from the device.
     #[error("could not read a tensor back from the device: {0}")]
-    Readback(String),
+    Readback(#[from] TensorReadError),
+
+    /// A tensor's float type is not one linfit computes in (f32 or f64), or a device is set to
+    /// such a type.
+    #[error("{context}: linfit works in f32 or f64, not {dtype}")]
+    UnsupportedDtype {
+        /// The tensor or device concerned.
+        context: String,
+        /// The float type found, as Burn prints it.
+        dtype: String,
+    },
+
+    /// A step that cannot fail on valid input failed anyway (a bug: please report it), with the
+    /// library error that says why.
+    #[error("internal error in {context}: {source}")]
+    Internal {
+        /// What linfit was doing.
+        context: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// A boxed error of another library, kept as the [`source`](std::error::Error::source) of an
+/// [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl Error {
+    /// A [`Error::ShapeMismatch`]: in `context`, `expected` was expected and `actual` found.
+    pub(crate) fn shape_mismatch(
+        context: impl Into<String>,
+        expected: impl core::fmt::Display,
+        actual: impl core::fmt::Display,
+    ) -> Self {
+        Error::ShapeMismatch {
+            context: context.into(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }
+    }
+
+    /// An [`Error::Io`] for `path`, from an I/O error or from another library's error.
+    pub(crate) fn io(path: &std::path::Path, source: impl Into<BoxError>) -> Self {
+        let source: BoxError = source.into();
+        let source = match source.downcast::<std::io::Error>() {
+            Ok(io) => *io,
+            Err(other) => std::io::Error::other(other),
+        };
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
 }

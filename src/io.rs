@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::device::Precision;
+use crate::error::BoxError;
 use crate::model::LinearModel;
 use crate::{Error, Result};
 
@@ -21,7 +22,8 @@ pub struct ModelCoefficients {
     pub n_features: usize,
     /// Number of targets `k`.
     pub n_targets: usize,
-    /// `"f32"` or `"f64"`: the precision the model was trained in.
+    /// `"f32"` or `"f64"`: the precision the model was trained in (`"unknown"` for a model whose
+    /// parameters were moved to another float type outside linfit).
     pub precision: String,
     /// `weights[j][t]`: the weight of feature `j` for target `t`.
     pub weights: Vec<Vec<f64>>,
@@ -30,6 +32,16 @@ pub struct ModelCoefficients {
 }
 
 const FORMAT: &str = "linfit.LinearModel";
+
+/// How files name a model's precision: `"f32"`, `"f64"`, or `"unknown"` for a model whose
+/// parameters another tool (Burn's quantisation, say) has moved to another float type.
+fn precision_label(precision: Option<Precision>) -> &'static str {
+    match precision {
+        Some(Precision::F32) => "f32",
+        Some(Precision::F64) => "f64",
+        None => "unknown",
+    }
+}
 
 impl LinearModel {
     /// Saves the parameters in Burn's burnpack format at `path` (exactly that path; overwritten
@@ -52,19 +64,15 @@ impl LinearModel {
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let precision = self.precision().map_or("unknown", |p| match p {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        });
+        let precision = precision_label(self.precision());
         let mut store = BurnpackStore::from_file(path)
             .auto_extension(false)
             .overwrite(true)
             .metadata("format", FORMAT)
             .metadata("precision", precision);
-        self.valid().save_into(&mut store).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        self.valid()
+            .save_into(&mut store)
+            .map_err(|e| Error::io(path, e))
     }
 
     /// Loads a model saved by [`save`](Self::save), expecting `n_features`, `n_targets` and a
@@ -84,10 +92,10 @@ impl LinearModel {
         let path = path.as_ref();
         let shown = path.display().to_string();
         if !path.is_file() {
-            return Err(Error::Io {
-                path: shown,
-                message: "no such file".into(),
-            });
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            ));
         }
         if n_features == 0 || n_targets == 0 {
             return Err(Error::EmptyData {
@@ -102,6 +110,7 @@ impl LinearModel {
         let result = model.load_from(&mut store).map_err(|e| Error::Load {
             path: shown.clone(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         })?;
         if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
             let mut problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
@@ -114,6 +123,7 @@ impl LinearModel {
                     if bias { "a" } else { "no" },
                     problems.join("; ")
                 ),
+                source: None,
             });
         }
         // Burn reads tensor data from the file lazily: copy the values now, so that the model
@@ -128,10 +138,12 @@ impl LinearModel {
             Ok((Err(e), _)) | Ok((_, Err(e))) => Err(Error::Load {
                 path: shown,
                 message: e.to_string(),
+                source: Some(Box::new(e)),
             }),
             Err(_) => Err(Error::Load {
                 path: shown,
                 message: "the tensor data could not be read (truncated or damaged file)".into(),
+                source: None,
             }),
         }
     }
@@ -147,10 +159,7 @@ impl LinearModel {
             format: FORMAT.into(),
             n_features: m,
             n_targets: k,
-            precision: match self.precision() {
-                Some(Precision::F32) => "f32".into(),
-                _ => "f64".into(),
-            },
+            precision: precision_label(self.precision()).into(),
             weights: (0..m).map(|j| w[j * k..(j + 1) * k].to_vec()).collect(),
             bias: self.try_bias()?,
         })
@@ -173,8 +182,10 @@ impl LinearModel {
     /// # Ok::<(), linfit::Error>(())
     /// ```
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(&self.coefficients()?)
-            .map_err(|e| Error::Numerical(e.to_string()))
+        serde_json::to_string_pretty(&self.coefficients()?).map_err(|e| Error::Internal {
+            context: "writing a model's coefficients as JSON",
+            source: Box::new(e),
+        })
     }
 
     /// A model from JSON written by [`to_json`](Self::to_json).
@@ -183,19 +194,24 @@ impl LinearModel {
     /// [`Error::Load`] for malformed JSON or inconsistent shapes; as
     /// [`from_values`](Self::from_values).
     pub fn from_json(json: &str, device: &Device) -> Result<Self> {
-        let bad = |message: String| Error::Load {
+        let bad = |message: String, source: Option<BoxError>| Error::Load {
             path: "<json>".into(),
             message,
+            source,
         };
-        let c: ModelCoefficients = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        let c: ModelCoefficients =
+            serde_json::from_str(json).map_err(|e| bad(e.to_string(), Some(Box::new(e))))?;
         if c.format != FORMAT
             || c.weights.len() != c.n_features
             || c.weights.iter().any(|r| r.len() != c.n_targets)
         {
-            return Err(bad(format!(
-                "not a {FORMAT} of {} x {} weights",
-                c.n_features, c.n_targets
-            )));
+            return Err(bad(
+                format!(
+                    "not a {FORMAT} of {} x {} weights",
+                    c.n_features, c.n_targets
+                ),
+                None,
+            ));
         }
         let flat: Vec<f64> = c.weights.into_iter().flatten().collect();
         LinearModel::from_values(c.n_features, &flat, c.bias.as_deref(), device)

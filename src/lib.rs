@@ -113,7 +113,7 @@ pub use burn::tensor::{Device, Tensor};
 
 pub use data::{Dataset, MakeRegression};
 pub use device::Precision;
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};
 pub use io::ModelCoefficients;
 pub use loss::Loss;
 pub use lstsq::{

@@ -11,19 +11,19 @@ use crate::{Error, Result};
 
 fn residuals(model: &LinearModel, data: &Dataset) -> Result<Tensor<2>> {
     if model.n_features() != data.n_features() || model.n_targets() != data.n_targets() {
-        return Err(Error::ShapeMismatch {
-            context: "model vs data for a metric".into(),
-            expected: format!(
+        return Err(Error::shape_mismatch(
+            "model vs data for a metric",
+            format!(
                 "{} features, {} targets",
                 model.n_features(),
                 model.n_targets()
             ),
-            actual: format!(
+            format!(
                 "{} features, {} targets",
                 data.n_features(),
                 data.n_targets()
             ),
-        });
+        ));
     }
     model.check_compatible("metric", &data.features())?;
     Ok(model.valid().forward(data.features()) - data.targets())

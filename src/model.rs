@@ -55,7 +55,7 @@ impl LinearModelConfig {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for zero features or targets; [`Error::InvalidHyperparameter`] for an
-    /// initializer whose parameters are invalid; [`Error::Precision`] for a device whose
+    /// initializer whose parameters are invalid; [`Error::UnsupportedDtype`] for a device whose
     /// float type is neither f32 nor f64.
     pub fn init(&self, device: &Device) -> Result<LinearModel> {
         let (m, k) = (self.n_features, self.n_targets);
@@ -168,8 +168,8 @@ impl LinearModel {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for no weights, [`Error::ShapeMismatch`] when the lengths do not fit,
-    /// [`Error::NonFinite`] for a NaN or infinite value, [`Error::Precision`] for a device that is
-    /// neither f32 nor f64.
+    /// [`Error::NonFinite`] for a NaN or infinite value, [`Error::UnsupportedDtype`] for a device
+    /// that is neither f32 nor f64.
     ///
     /// # Example
     /// ```
@@ -191,21 +191,21 @@ impl LinearModel {
             });
         }
         if !weights.len().is_multiple_of(n_features) {
-            return Err(Error::ShapeMismatch {
-                context: "weights length (row-major [n_features, n_targets])".into(),
-                expected: format!("a multiple of n_features = {n_features}"),
-                actual: weights.len().to_string(),
-            });
+            return Err(Error::shape_mismatch(
+                "weights length (row-major [n_features, n_targets])",
+                format!("a multiple of n_features = {n_features}"),
+                weights.len(),
+            ));
         }
         let n_targets = weights.len() / n_features;
         if let Some(bias) = bias
             && bias.len() != n_targets
         {
-            return Err(Error::ShapeMismatch {
-                context: "bias length".into(),
-                expected: format!("n_targets = {n_targets}"),
-                actual: bias.len().to_string(),
-            });
+            return Err(Error::shape_mismatch(
+                "bias length",
+                format!("n_targets = {n_targets}"),
+                bias.len(),
+            ));
         }
         for (what, values, width) in [
             ("weights", weights, n_targets),
@@ -271,11 +271,11 @@ impl LinearModel {
     pub fn predict(&self, features: Tensor<2>) -> Result<Tensor<2>> {
         let [n, m] = features.dims();
         if m != self.n_features() || n == 0 {
-            return Err(Error::ShapeMismatch {
-                context: "features passed to predict".into(),
-                expected: format!("[n >= 1, {}]", self.n_features()),
-                actual: format!("[{n}, {m}]"),
-            });
+            return Err(Error::shape_mismatch(
+                "features passed to predict",
+                format!("[n >= 1, {}]", self.n_features()),
+                format!("[{n}, {m}]"),
+            ));
         }
         self.check_compatible("features passed to predict", &features)?;
         Ok(self.valid().forward(features.without_autodiff()))

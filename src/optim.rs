@@ -279,11 +279,11 @@ fn check_dims<const D: usize>(
     expected: [usize; D],
 ) -> Result<()> {
     match actual {
-        Some(actual) if actual != expected => Err(Error::ShapeMismatch {
-            context: format!("{what} vs the model given to step"),
-            expected: format!("{expected:?}"),
-            actual: format!("{actual:?}"),
-        }),
+        Some(actual) if actual != expected => Err(Error::shape_mismatch(
+            format!("{what} vs the model given to step"),
+            format!("{expected:?}"),
+            format!("{actual:?}"),
+        )),
         _ => Ok(()),
     }
 }

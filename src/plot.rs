@@ -27,12 +27,8 @@ fn register_font() {
     });
 }
 
-fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
+/// The path a chart's errors carry until [`relabel`] names the file.
+const PLOT: &str = "<plot>";
 
 /// Which backend the file extension names.
 fn is_svg(path: &Path) -> Result<bool> {
@@ -45,15 +41,18 @@ fn is_svg(path: &Path) -> Result<bool> {
     {
         Some("svg") => Ok(true),
         Some("png") => Ok(false),
-        _ => Err(io_error(path, "the plot file must end in .png or .svg")),
+        _ => Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the plot file must end in .png or .svg",
+            ),
+        )),
     }
 }
 
-fn plot_err(e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: "<plot>".into(),
-        message: e.to_string(),
-    }
+fn plot_err(e: impl Into<crate::error::BoxError>) -> Error {
+    Error::io(Path::new(PLOT), e)
 }
 
 fn loss_chart<DB: DrawingBackend>(
@@ -191,11 +190,11 @@ pub fn predicted_vs_actual(
     let predicted = read_f64(model.predict(data.features())?)?;
     let actual = read_f64(data.targets())?;
     if predicted.len() != actual.len() {
-        return Err(Error::ShapeMismatch {
-            context: "model targets vs data targets".into(),
-            expected: actual.len().to_string(),
-            actual: predicted.len().to_string(),
-        });
+        return Err(Error::shape_mismatch(
+            "model targets vs data targets",
+            actual.len(),
+            predicted.len(),
+        ));
     }
     let (size, title) = ((600, 600), "Predicted vs actual");
     let drawn = if is_svg(path)? {
@@ -218,7 +217,7 @@ pub fn predicted_vs_actual(
 
 fn relabel(e: Error, path: &Path) -> Error {
     match e {
-        Error::Io { path: p, message } if p == "<plot>" => io_error(path, message),
+        Error::Io { path: p, source } if p == PLOT => Error::io(path, source),
         other => other,
     }
 }

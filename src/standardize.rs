@@ -150,11 +150,11 @@ impl Standardizer {
     pub fn transform(&self, data: &Dataset) -> Result<Dataset> {
         let m = self.feature_mean.len();
         if data.n_features() != m {
-            return Err(Error::ShapeMismatch {
-                context: "features to standardise".into(),
-                expected: m.to_string(),
-                actual: data.n_features().to_string(),
-            });
+            return Err(Error::shape_mismatch(
+                "features to standardise",
+                m,
+                data.n_features(),
+            ));
         }
         let device = data.device();
         let dtype = data.precision().dtype();
@@ -165,11 +165,11 @@ impl Standardizer {
         let targets = match (&self.target_mean, &self.target_std) {
             (Some(mean), Some(std)) => {
                 if data.n_targets() != mean.len() {
-                    return Err(Error::ShapeMismatch {
-                        context: "targets to standardise".into(),
-                        expected: mean.len().to_string(),
-                        actual: data.n_targets().to_string(),
-                    });
+                    return Err(Error::shape_mismatch(
+                        "targets to standardise",
+                        mean.len(),
+                        data.n_targets(),
+                    ));
                 }
                 (data.targets() - row(mean)) / row(std)
             }
@@ -189,11 +189,11 @@ impl Standardizer {
         let m = self.feature_mean.len();
         let k = model.n_targets();
         if model.n_features() != m || self.target_mean.as_ref().is_some_and(|t| t.len() != k) {
-            return Err(Error::ShapeMismatch {
-                context: "model to map back to original units".into(),
-                expected: format!("{m} features"),
-                actual: format!("{} features, {k} targets", model.n_features()),
-            });
+            return Err(Error::shape_mismatch(
+                "model to map back to original units",
+                format!("{m} features"),
+                format!("{} features, {k} targets", model.n_features()),
+            ));
         }
         let ws = model.try_weights()?;
         let bs = model.try_bias()?.unwrap_or_else(|| vec![0.0; k]);

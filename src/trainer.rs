@@ -105,6 +105,7 @@ impl TrainerConfig {
 }
 
 /// One recorded point of training.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogEntry {
     /// The optimizer step (0-based).
@@ -128,6 +129,7 @@ pub enum StopReason {
 }
 
 /// The result of training.
+#[non_exhaustive]
 #[derive(Debug)]
 pub struct Fitted {
     /// The trained model.
@@ -324,18 +326,18 @@ impl Trainer {
 
 fn check_model_data(model: &LinearModel, data: &Dataset) -> Result<()> {
     if model.n_features() != data.n_features() {
-        return Err(Error::ShapeMismatch {
-            context: "model features vs data features".into(),
-            expected: model.n_features().to_string(),
-            actual: data.n_features().to_string(),
-        });
+        return Err(Error::shape_mismatch(
+            "model features vs data features",
+            model.n_features(),
+            data.n_features(),
+        ));
     }
     if model.n_targets() != data.n_targets() {
-        return Err(Error::ShapeMismatch {
-            context: "model targets vs data targets".into(),
-            expected: model.n_targets().to_string(),
-            actual: data.n_targets().to_string(),
-        });
+        return Err(Error::shape_mismatch(
+            "model targets vs data targets",
+            model.n_targets(),
+            data.n_targets(),
+        ));
     }
     model.check_compatible("training", &data.features())
 }

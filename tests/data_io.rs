@@ -90,7 +90,15 @@ fn csv_errors_name_file_line_and_column() {
         );
     }
     let e = Dataset::from_csv("/nonexistent/linfit.csv", &["y"], &dev).unwrap_err();
-    assert!(matches!(e, Error::Io { .. }), "{e}");
+    match &e {
+        Error::Io { path, source } => {
+            assert_eq!(path, "/nonexistent/linfit.csv");
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound, "{e}");
+        }
+        other => panic!("expected Error::Io, got {other}"),
+    }
+    // The cause is kept for `?` chains and error reporters.
+    assert!(std::error::Error::source(&e).is_some());
 }
 
 #[test]
@@ -278,10 +286,12 @@ fn save_and_load_round_trip_bit_exact_and_refuse_other_shapes() {
         assert!(matches!(e, Error::Load { .. }), "{m} {k} {bias}: {e}");
     }
     let corrupt = temp("corrupt.bpk", "this is not a burnpack file");
-    assert!(matches!(
-        LinearModel::load(&corrupt, 3, 2, true, &dev),
-        Err(Error::Load { .. })
-    ));
+    let e = LinearModel::load(&corrupt, 3, 2, true, &dev).unwrap_err();
+    assert!(matches!(e, Error::Load { .. }), "{e}");
+    assert!(
+        std::error::Error::source(&e).is_some(),
+        "the storage library's error is kept: {e}"
+    );
     assert!(matches!(
         LinearModel::load("/nonexistent.bpk", 3, 2, true, &dev),
         Err(Error::Io { .. })
@@ -290,10 +300,10 @@ fn save_and_load_round_trip_bit_exact_and_refuse_other_shapes() {
     let json = model.to_json().unwrap();
     let back = LinearModel::from_json(&json, &dev).unwrap();
     assert_eq!(back.weights(), model.weights());
-    assert!(matches!(
-        LinearModel::from_json("{}", &dev),
-        Err(Error::Load { .. })
-    ));
+    let e = LinearModel::from_json("{}", &dev).unwrap_err();
+    assert!(matches!(e, Error::Load { .. }), "{e}");
+    let cause = std::error::Error::source(&e).expect("serde_json's error is kept");
+    assert!(cause.is::<serde_json::Error>(), "{cause}");
 }
 
 #[cfg(feature = "plot")]

@@ -125,7 +125,8 @@ fn dataset_from_tensors_checks_shapes_dtypes_and_values() {
             (&dev, DType::F16),
         );
         let e = Dataset::from_tensors(x16, y16).unwrap_err();
-        assert!(matches!(e, Error::Precision { .. }), "{e}");
+        assert!(matches!(e, Error::UnsupportedDtype { .. }), "{e}");
+        assert!(e.to_string().contains("f32 or f64"), "{e}");
     }
 
     let empty = Tensor::<2>::from_data(TensorData::new(Vec::<f64>::new(), [0, 2]), &dev);
@@ -409,4 +410,18 @@ fn devices_are_safe_from_parallel_threads() {
     for h in handles {
         assert_eq!(h.join().unwrap().unwrap(), Some(Precision::F64));
     }
+}
+
+#[test]
+fn errors_travel_across_threads_and_into_error_reporters() {
+    // `anyhow`, `Box<dyn Error + Send + Sync>` and threads need this; a non-Send cause kept as a
+    // source would break it (derivation: the bound below does not compile otherwise).
+    fn send_sync_static<T: std::error::Error + Send + Sync + 'static>() {}
+    send_sync_static::<Error>();
+    let boxed: linfit::BoxError =
+        Box::new(LinearModel::from_values(0, &[], None, &dev()).unwrap_err());
+    assert!(
+        boxed.to_string().contains("at least one feature"),
+        "{boxed}"
+    );
 }

@@ -50,10 +50,7 @@ impl Dataset {
             column: column.to_string(),
             message,
         };
-        let file = std::fs::File::open(path).map_err(|e| Error::Io {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader = ::csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)

@@ -45,11 +45,11 @@ impl Dataset {
     pub fn from_rows(features: &[Vec<f64>], targets: &[f64], device: &Device) -> Result<Self> {
         let (n_samples, n_features, flat_features) = flatten("features", features)?;
         if targets.len() != n_samples {
-            return Err(Error::ShapeMismatch {
-                context: "targets length vs number of feature rows".into(),
-                expected: n_samples.to_string(),
-                actual: targets.len().to_string(),
-            });
+            return Err(Error::shape_mismatch(
+                "targets length vs number of feature rows",
+                n_samples,
+                targets.len(),
+            ));
         }
         check_finite("targets", targets, 1)?;
         Self::from_flat(
@@ -76,11 +76,11 @@ impl Dataset {
         let (n_samples, n_features, flat_features) = flatten("features", features)?;
         let (n_target_rows, n_targets, flat_targets) = flatten("targets", targets)?;
         if n_target_rows != n_samples {
-            return Err(Error::ShapeMismatch {
-                context: "number of target rows vs number of feature rows".into(),
-                expected: n_samples.to_string(),
-                actual: n_target_rows.to_string(),
-            });
+            return Err(Error::shape_mismatch(
+                "number of target rows vs number of feature rows",
+                n_samples,
+                n_target_rows,
+            ));
         }
         Self::from_flat(
             flat_features,
@@ -111,11 +111,11 @@ impl Dataset {
             ("targets", targets.len(), n_samples * n_targets),
         ] {
             if len != expected {
-                return Err(Error::ShapeMismatch {
-                    context: format!("length of the flat {what} buffer"),
-                    expected: expected.to_string(),
-                    actual: len.to_string(),
-                });
+                return Err(Error::shape_mismatch(
+                    format!("length of the flat {what} buffer"),
+                    expected,
+                    len,
+                ));
             }
         }
         check_finite("features", &features, n_features)?;
@@ -144,8 +144,8 @@ impl Dataset {
     ///
     /// # Errors
     /// [`Error::EmptyData`], [`Error::ShapeMismatch`] (row counts differ), [`Error::DeviceMismatch`]
-    /// (different devices or float types), [`Error::Precision`] (a float type other than f32/f64),
-    /// [`Error::NonFinite`].
+    /// (different devices or float types), [`Error::UnsupportedDtype`] (a float type other than
+    /// f32/f64), [`Error::NonFinite`].
     pub fn from_tensors(features: Tensor<2>, targets: Tensor<2>) -> Result<Self> {
         let features = features.without_autodiff();
         let targets = targets.without_autodiff();
@@ -153,11 +153,11 @@ impl Dataset {
         let [n_target_rows, n_targets] = targets.dims();
         check_dims(n_samples, n_features, n_targets)?;
         if n_target_rows != n_samples {
-            return Err(Error::ShapeMismatch {
-                context: "number of target rows vs number of feature rows".into(),
-                expected: n_samples.to_string(),
-                actual: n_target_rows.to_string(),
-            });
+            return Err(Error::shape_mismatch(
+                "number of target rows vs number of feature rows",
+                n_samples,
+                n_target_rows,
+            ));
         }
         if features.device() != targets.device() {
             return Err(Error::DeviceMismatch {
@@ -174,18 +174,16 @@ impl Dataset {
             });
         }
         if Precision::from_dtype(features.dtype()).is_none() {
-            return Err(Error::Precision {
-                device: format!("{:?}", features.device()),
-                requested: Precision::F32,
-                reason: format!("linfit works in f32 or f64, not {:?}", features.dtype()),
+            return Err(Error::UnsupportedDtype {
+                context: "features and targets".into(),
+                dtype: format!("{:?}", features.dtype()),
             });
         }
         for (what, tensor, width) in [
             ("features", &features, n_features),
             ("targets", &targets, n_targets),
         ] {
-            let all_finite = tensor.clone().is_finite().all().try_into_vec_as::<bool>();
-            let all_finite = all_finite.map_err(|e| Error::Readback(e.to_string()))?;
+            let all_finite = tensor.clone().is_finite().all().try_into_vec_as::<bool>()?;
             if all_finite.first() != Some(&true) {
                 let values = read_f64(tensor.clone())?;
                 check_finite(what, &values, width)?;
@@ -247,23 +245,21 @@ impl Dataset {
     }
 }
 
-/// The precision the device will create tensors in, or an error for a half-precision device.
+/// The precision `device` creates float tensors in, or an error for a device set to another
+/// float type (half precision, configured outside linfit).
 pub(crate) fn device_precision(device: &Device) -> Result<Precision> {
-    precision(device).ok_or_else(|| Error::Precision {
-        device: format!("{device:?}"),
-        requested: Precision::F32,
-        reason: format!(
-            "the device's default float type is {:?}; configure it with linfit::device::configure",
-            device.settings().float_dtype
+    precision(device).ok_or_else(|| Error::UnsupportedDtype {
+        context: format!(
+            "device {device:?} (configure it with linfit::device::configure or get it from \
+             linfit::device::cpu / from_name)"
         ),
+        dtype: format!("{:?}", device.settings().float_dtype),
     })
 }
 
 /// Reads a tensor back to the host as `f64` values.
 pub(crate) fn read_f64<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
-    tensor
-        .try_into_vec_as::<f64>()
-        .map_err(|e| Error::Readback(e.to_string()))
+    Ok(tensor.try_into_vec_as::<f64>()?)
 }
 
 fn check_dims(n_samples: usize, n_features: usize, n_targets: usize) -> Result<()> {
@@ -301,11 +297,11 @@ fn flatten(what: &'static str, rows: &[Vec<f64>]) -> Result<(usize, usize, Vec<f
     let mut flat = Vec::with_capacity(rows.len() * width);
     for (row, values) in rows.iter().enumerate() {
         if values.len() != width {
-            return Err(Error::ShapeMismatch {
-                context: format!("{what} row {row} (ragged rows)"),
-                expected: format!("{width} values, as in row 0"),
-                actual: format!("{} values", values.len()),
-            });
+            return Err(Error::shape_mismatch(
+                format!("{what} row {row} (ragged rows)"),
+                format!("{width} values, as in row 0"),
+                format!("{} values", values.len()),
+            ));
         }
         flat.extend_from_slice(values);
     }

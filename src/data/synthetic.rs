@@ -75,8 +75,10 @@ impl MakeRegression {
         }
         let free = m - collinear;
         let mut rng = StdRng::seed_from_u64(self.seed);
-        let weight_dist =
-            Uniform::new(0.0, 100.0).map_err(|_| Error::Numerical("uniform".into()))?;
+        let weight_dist = Uniform::new(0.0, 100.0).map_err(|e| Error::Internal {
+            context: "the distribution of the true weights",
+            source: Box::new(e),
+        })?;
         let weights: Vec<f64> = (0..m * k).map(|_| weight_dist.sample(&mut rng)).collect();
         // Each collinear column: a fixed combination of the free columns.
         let mix: Vec<Vec<f64>> = (0..collinear)

@@ -12,6 +12,7 @@ use crate::{Error, Result};
 
 /// The split of `other - fit` (parameters, intercept first) into the part in the null space of
 /// the design, which no data point can see, and the rest, with both models' losses.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     /// Sum of squared errors of the closed-form fit, over every target.
@@ -64,16 +65,16 @@ fn norm(v: &[Vec<f64>]) -> f64 {
 pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Explanation> {
     let (m, k) = (fit.weights.len(), fit.sse.len());
     if other.n_features() != m || other.n_targets() != k || other.has_bias() != fit.intercept {
-        return Err(Error::ShapeMismatch {
-            context: "model to explain vs the least-squares fit".into(),
-            expected: format!("{m} features, {k} targets, bias: {}", fit.intercept),
-            actual: format!(
+        return Err(Error::shape_mismatch(
+            "model to explain vs the least-squares fit",
+            format!("{m} features, {k} targets, bias: {}", fit.intercept),
+            format!(
                 "{} features, {} targets, bias: {}",
                 other.n_features(),
                 other.n_targets(),
                 other.has_bias()
             ),
-        });
+        ));
     }
     let data = &fit.data;
     fit.model

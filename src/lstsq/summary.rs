@@ -8,6 +8,7 @@ use super::LeastSquaresFit;
 
 /// One coefficient's statistics. `None` where the coefficient is not identifiable (it lies
 /// partly in the null space) or there are no residual degrees of freedom.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Coefficient {
     /// The estimate (the minimum-norm solution's value when not identifiable).
@@ -21,6 +22,7 @@ pub struct Coefficient {
 }
 
 /// Statistics of one target's fit.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetSummary {
     /// The intercept, when fitted.
@@ -44,6 +46,7 @@ pub struct TargetSummary {
 
 /// Statistics of a [`LeastSquaresFit`], per target. `Display` prints a table like a statistics
 /// package, with a warning for strong collinearity (statsmodels' rule).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// One entry per target.
