@@ -14,7 +14,7 @@
 //! | `wgpu`      | `wgpu`               | the default wgpu adapter       | if the adapter has it |
 //! | `cuda[:i]`  | `cuda`               | NVIDIA GPU `i` (default 0)     | yes            |
 
-use burn::tensor::{DType, Device, DeviceError, FloatDType};
+use burn::tensor::{DType, Device, DeviceError, FloatDType, Tensor};
 
 use crate::{Error, Result};
 
@@ -275,4 +275,28 @@ pub(crate) fn is_host_cpu(device: &Device) -> bool {
         Dispatch::NdArray(_) => true,
         _ => false,
     }
+}
+
+/// The precision `device` creates float tensors in, or an error for a device set to another
+/// float type (half precision, configured outside linfit).
+pub(crate) fn device_precision(device: &Device) -> Result<Precision> {
+    precision(device).ok_or_else(|| Error::UnsupportedDtype {
+        context: format!(
+            "device {device:?} (configure it with linfit::device::configure or get it from \
+             linfit::device::cpu / from_name)"
+        ),
+        dtype: format!("{:?}", device.settings().float_dtype),
+    })
+}
+
+/// Reads a tensor back to the host as `f64` values, whatever its float type.
+pub(crate) fn read_f64<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
+    Ok(tensor.try_into_vec_as::<f64>()?)
+}
+
+/// Reads a one-element tensor (a loss, a sum) back to the host as an `f64`, without its
+/// autodiff graph.
+pub(crate) fn read_scalar(tensor: Tensor<1>) -> Result<f64> {
+    let values = read_f64(tensor.without_autodiff())?;
+    Ok(values.first().copied().unwrap_or(f64::NAN))
 }

@@ -95,7 +95,6 @@
 pub mod data;
 pub mod device;
 mod error;
-mod io;
 pub mod loss;
 pub mod lstsq;
 pub mod metrics;
@@ -114,12 +113,12 @@ pub use burn::tensor::{Device, Tensor};
 pub use data::{Dataset, MakeRegression};
 pub use device::Precision;
 pub use error::{BoxError, Error, Result};
-pub use io::ModelCoefficients;
 pub use loss::Loss;
 pub use lstsq::{
     Coefficient, Explanation, LeastSquares, LeastSquaresFit, PolynomialFit, Solver, Summary,
     TargetSummary,
 };
+pub use model::ModelCoefficients;
 pub use model::{LinearModel, LinearModelConfig};
 pub use optim::{Sgd, SgdConfig};
 pub use standardize::{Standardizer, StandardizerConfig};

@@ -5,38 +5,21 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use crate::data::{Dataset, read_f64};
+use crate::Result;
+use crate::data::Dataset;
+use crate::device::{read_f64, read_scalar};
 use crate::model::LinearModel;
-use crate::{Error, Result};
 
 fn residuals(model: &LinearModel, data: &Dataset) -> Result<Tensor<2>> {
-    if model.n_features() != data.n_features() || model.n_targets() != data.n_targets() {
-        return Err(Error::shape_mismatch(
-            "model vs data for a metric",
-            format!(
-                "{} features, {} targets",
-                model.n_features(),
-                model.n_targets()
-            ),
-            format!(
-                "{} features, {} targets",
-                data.n_features(),
-                data.n_targets()
-            ),
-        ));
-    }
-    model.check_compatible("metric", &data.features())?;
+    model.check_data("metric", data)?;
     Ok(model.valid().forward(data.features()) - data.targets())
-}
-
-fn scalar(t: Tensor<1>) -> Result<f64> {
-    Ok(read_f64(t)?.first().copied().unwrap_or(f64::NAN))
 }
 
 /// Mean squared error, `mean((y_hat - y)^2)`.
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] or [`Error::DeviceMismatch`] when model and data do not fit.
+/// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) or
+/// [`Error::DeviceMismatch`](crate::Error::DeviceMismatch) when model and data do not fit.
 ///
 /// # Example
 /// ```
@@ -49,7 +32,7 @@ fn scalar(t: Tensor<1>) -> Result<f64> {
 /// # Ok::<(), linfit::Error>(())
 /// ```
 pub fn mse(model: &LinearModel, data: &Dataset) -> Result<f64> {
-    scalar(residuals(model, data)?.square().mean())
+    read_scalar(residuals(model, data)?.square().mean())
 }
 
 /// Root mean squared error, `sqrt(mse)` (over all targets together).
@@ -65,7 +48,7 @@ pub fn rmse(model: &LinearModel, data: &Dataset) -> Result<f64> {
 /// # Errors
 /// As [`mse`].
 pub fn mae(model: &LinearModel, data: &Dataset) -> Result<f64> {
-    scalar(residuals(model, data)?.abs().mean())
+    read_scalar(residuals(model, data)?.abs().mean())
 }
 
 /// Coefficient of determination `1 - SSE / SST` per target (SST about the target's mean),

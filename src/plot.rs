@@ -7,7 +7,8 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::data::{Dataset, read_f64};
+use crate::data::Dataset;
+use crate::device::read_f64;
 use crate::model::LinearModel;
 use crate::trainer::LogEntry;
 use crate::{Error, Result};

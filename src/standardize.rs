@@ -3,7 +3,8 @@
 use burn::config::Config;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::data::{Dataset, read_f64};
+use crate::data::Dataset;
+use crate::device::read_f64;
 use crate::model::LinearModel;
 use crate::{Error, Result};
 
@@ -188,13 +189,13 @@ impl Standardizer {
     pub fn to_original_units(&self, model: &LinearModel) -> Result<LinearModel> {
         let m = self.feature_mean.len();
         let k = model.n_targets();
-        if model.n_features() != m || self.target_mean.as_ref().is_some_and(|t| t.len() != k) {
-            return Err(Error::shape_mismatch(
-                "model to map back to original units",
-                format!("{m} features"),
-                format!("{} features, {k} targets", model.n_features()),
-            ));
-        }
+        let expected_targets = self.target_mean.as_ref().map_or(k, Vec::len);
+        model.check_shape(
+            "model to map back to original units",
+            m,
+            expected_targets,
+            None,
+        )?;
         let ws = model.try_weights()?;
         let bs = model.try_bias()?.unwrap_or_else(|| vec![0.0; k]);
         let (ty_mean, ty_std) = match (&self.target_mean, &self.target_std) {

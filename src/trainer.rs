@@ -8,7 +8,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::data::{Dataset, read_f64};
+use crate::data::Dataset;
+use crate::device::read_scalar;
 use crate::loss::Loss;
 use crate::model::LinearModel;
 use crate::optim::{Sgd, SgdConfig};
@@ -195,7 +196,7 @@ impl Trainer {
         mut on_log: impl FnMut(&LogEntry) -> ControlFlow<()>,
     ) -> Result<Fitted> {
         let cfg = &self.config;
-        check_model_data(&model, data)?;
+        model.check_data("training", data)?;
         let mut optim: Sgd = cfg.optimizer.init()?;
         let n = data.n_samples();
         let batch = cfg.batch_size.unwrap_or(n).min(n);
@@ -246,7 +247,7 @@ impl Trainer {
                     && cfg.tol.is_none()
                     && step.is_multiple_of(DIVERGENCE_CHECK_EVERY);
                 if log_point || guard_point {
-                    let value = scalar(&loss)?;
+                    let value = read_scalar(loss.clone())?;
                     check_finite_loss(value, step, epoch)?;
                     if log_point {
                         let entry = LogEntry {
@@ -285,7 +286,7 @@ impl Trainer {
             }
 
             if let (Some(tol), Some(epoch_loss)) = (cfg.tol, epoch_loss) {
-                let value = scalar(&epoch_loss)?;
+                let value = read_scalar(epoch_loss)?;
                 check_finite_loss(value, step.saturating_sub(1), epoch)?;
                 // scikit-learn's rule (sklearn/linear_model/_sgd_fast.pyx).
                 if value > best_loss - tol {
@@ -310,7 +311,7 @@ impl Trainer {
         if stop == StopReason::EpochsDone
             && let Some((loss, epoch)) = last_loss
         {
-            check_finite_loss(scalar(&loss)?, step.saturating_sub(1), epoch)?;
+            check_finite_loss(read_scalar(loss.clone())?, step.saturating_sub(1), epoch)?;
         }
         log::info!("linfit: training ended after {step} steps, {epochs_run} epochs: {stop:?}");
 
@@ -322,29 +323,6 @@ impl Trainer {
             epochs: epochs_run,
         })
     }
-}
-
-fn check_model_data(model: &LinearModel, data: &Dataset) -> Result<()> {
-    if model.n_features() != data.n_features() {
-        return Err(Error::shape_mismatch(
-            "model features vs data features",
-            model.n_features(),
-            data.n_features(),
-        ));
-    }
-    if model.n_targets() != data.n_targets() {
-        return Err(Error::shape_mismatch(
-            "model targets vs data targets",
-            model.n_targets(),
-            data.n_targets(),
-        ));
-    }
-    model.check_compatible("training", &data.features())
-}
-
-fn scalar(loss: &Tensor<1>) -> Result<f64> {
-    let values = read_f64(loss.clone().without_autodiff())?;
-    Ok(values.first().copied().unwrap_or(f64::NAN))
 }
 
 fn check_finite_loss(loss: f64, step: usize, epoch: usize) -> Result<()> {

@@ -9,7 +9,7 @@ pub use synthetic::MakeRegression;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::device::{Precision, precision};
+use crate::device::{Precision, device_precision, read_f64};
 use crate::{Error, Result};
 
 /// A regression dataset: `features` `[n_samples, n_features]` and `targets`
@@ -243,23 +243,6 @@ impl Dataset {
             self.targets.clone().select(0, indices),
         )
     }
-}
-
-/// The precision `device` creates float tensors in, or an error for a device set to another
-/// float type (half precision, configured outside linfit).
-pub(crate) fn device_precision(device: &Device) -> Result<Precision> {
-    precision(device).ok_or_else(|| Error::UnsupportedDtype {
-        context: format!(
-            "device {device:?} (configure it with linfit::device::configure or get it from \
-             linfit::device::cpu / from_name)"
-        ),
-        dtype: format!("{:?}", device.settings().float_dtype),
-    })
-}
-
-/// Reads a tensor back to the host as `f64` values.
-pub(crate) fn read_f64<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
-    Ok(tensor.try_into_vec_as::<f64>()?)
 }
 
 fn check_dims(n_samples: usize, n_features: usize, n_targets: usize) -> Result<()> {

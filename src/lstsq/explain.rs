@@ -5,10 +5,10 @@ use core::fmt;
 use burn::module::Module;
 
 use super::LeastSquaresFit;
-use crate::data::read_f64;
+use crate::Result;
+use crate::device::read_scalar;
 use crate::loss::Loss;
 use crate::model::LinearModel;
-use crate::{Error, Result};
 
 /// The split of `other - fit` (parameters, intercept first) into the part in the null space of
 /// the design, which no data point can see, and the rest, with both models' losses.
@@ -64,25 +64,20 @@ fn norm(v: &[Vec<f64>]) -> f64 {
 
 pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Explanation> {
     let (m, k) = (fit.weights.len(), fit.sse.len());
-    if other.n_features() != m || other.n_targets() != k || other.has_bias() != fit.intercept {
-        return Err(Error::shape_mismatch(
-            "model to explain vs the least-squares fit",
-            format!("{m} features, {k} targets, bias: {}", fit.intercept),
-            format!(
-                "{} features, {} targets, bias: {}",
-                other.n_features(),
-                other.n_targets(),
-                other.has_bias()
-            ),
-        ));
-    }
+    other.check_shape(
+        "model to explain vs the least-squares fit",
+        m,
+        k,
+        Some(fit.intercept),
+    )?;
     let data = &fit.data;
     fit.model
         .check_compatible("model to explain", &data.features())?;
     other.check_compatible("model to explain", &data.features())?;
     let loss = |model: &LinearModel| -> Result<f64> {
-        let l = Loss::SumSquared.forward(model.valid().forward(data.features()), data.targets());
-        Ok(read_f64(l)?.first().copied().unwrap_or(f64::NAN))
+        read_scalar(
+            Loss::SumSquared.forward(model.valid().forward(data.features()), data.targets()),
+        )
     };
     let params = |model: &LinearModel| -> Result<Vec<Vec<f64>>> {
         let w = model.try_weights()?;

@@ -6,7 +6,8 @@
 use burn::tensor::Tensor;
 
 use crate::Result;
-use crate::data::{Dataset, read_f64};
+use crate::data::Dataset;
+use crate::device::read_f64;
 
 /// Rows per chunk for the device-side passes: on the host CPU a chunk is one plain product per
 /// thread (2^16 rows measured best); on a GPU a chunk is one batch of split products, the

@@ -10,7 +10,8 @@ use faer::linalg::solvers::Svd;
 use faer::{Conj, Mat, MatRef, Par};
 
 use super::dd::{self, Dd};
-use crate::data::{Dataset, read_f64};
+use crate::data::Dataset;
+use crate::device::read_f64;
 use crate::{Error, Result};
 
 /// What a solver learned: the weights per target and what it saw of the design.

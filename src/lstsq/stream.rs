@@ -24,7 +24,8 @@ use super::solve::{
 };
 use super::tsqr::Tsqr;
 use crate::Result;
-use crate::data::{Dataset, read_f64};
+use crate::data::Dataset;
+use crate::device::read_f64;
 
 /// Rows whose means give the shift.
 const SHIFT_ROWS: usize = 4096;

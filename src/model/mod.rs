@@ -1,151 +1,19 @@
-//! [`LinearModel`]: `y = x W + b`, a Burn module whose parameters train on Burn's autodiff.
+//! [`LinearModel`]: `y = x W + b`, a Burn module whose parameters train on Burn's autodiff;
+//! [`LinearModelConfig`], its settings and initialisation; saving and loading it (burnpack,
+//! JSON).
 
-use burn::config::Config;
+mod config;
+mod persist;
+
+pub use config::LinearModelConfig;
+pub use persist::ModelCoefficients;
+
 use burn::module::{Module, Param};
-use burn::nn::Initializer;
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand_distr::{Distribution, Normal, Uniform};
 
-use crate::data::{device_precision, read_f64};
+use crate::data::Dataset;
+use crate::device::{device_precision, read_f64};
 use crate::{Error, Result};
-
-/// Settings of a [`LinearModel`]; `init` turns them into the module.
-///
-/// # Example
-/// ```
-/// use linfit::{device, LinearModelConfig, Precision};
-/// use linfit::burn::nn::Initializer;
-/// let cpu = device::cpu(Precision::F64)?;
-/// let model = LinearModelConfig::new(3)
-///     .with_initializer(Initializer::Normal { mean: 0.0, std: 1.0 }) // like torch.randn
-///     .with_seed(7)
-///     .init(&cpu)?;
-/// assert_eq!(model.weights().len(), 3);
-/// # Ok::<(), linfit::Error>(())
-/// ```
-#[derive(Config, Debug)]
-pub struct LinearModelConfig {
-    /// Number of input features `m`.
-    pub n_features: usize,
-    /// Number of targets `k` (outputs). Default 1.
-    #[config(default = 1)]
-    pub n_targets: usize,
-    /// Whether the model has a bias (intercept) `b`. Default `true`.
-    #[config(default = true)]
-    pub bias: bool,
-    /// How the weight and bias are drawn. Default: PyTorch `nn.Linear`'s, `U(-1/sqrt(m), 1/sqrt(m))`
-    /// for both weight and bias, written as `KaimingUniform { gain: 1/sqrt(3), fan_out_only: false }`
-    /// (the bound is `gain * sqrt(3 / fan_in)`). `Normal { mean: 0, std: 1 }` is `torch.randn`'s
-    /// distribution; `Zeros` starts at the origin.
-    #[config(
-        default = "Initializer::KaimingUniform { gain: 1.0 / 3.0f64.sqrt(), fan_out_only: false }"
-    )]
-    pub initializer: Initializer,
-    /// Seed of the draw, so that the same config gives the same model on every device.
-    /// Default 0. (Values are drawn on the host with `rand`'s `StdRng`, not PyTorch's generator:
-    /// the distribution is PyTorch's, the numbers are not.)
-    #[config(default = 0)]
-    pub seed: u64,
-}
-
-impl LinearModelConfig {
-    /// The model, on `device`, in the device's precision.
-    ///
-    /// # Errors
-    /// [`Error::EmptyData`] for zero features or targets; [`Error::InvalidHyperparameter`] for an
-    /// initializer whose parameters are invalid; [`Error::UnsupportedDtype`] for a device whose
-    /// float type is neither f32 nor f64.
-    pub fn init(&self, device: &Device) -> Result<LinearModel> {
-        let (m, k) = (self.n_features, self.n_targets);
-        if m == 0 || k == 0 {
-            return Err(Error::EmptyData {
-                what: format!(
-                    "a linear model needs at least one feature and one target, got {m} and {k}"
-                ),
-            });
-        }
-        let mut rng = StdRng::seed_from_u64(self.seed);
-        // PyTorch's nn.Linear uses fan_in = m for both weight and bias; fan_out = k.
-        let weights = draw(&self.initializer, m * k, m, k, &mut rng)?;
-        let bias = if self.bias {
-            Some(draw(&self.initializer, k, m, k, &mut rng)?)
-        } else {
-            None
-        };
-        LinearModel::from_values(m, &weights, bias.as_deref(), device)
-    }
-}
-
-fn draw(
-    initializer: &Initializer,
-    len: usize,
-    fan_in: usize,
-    fan_out: usize,
-    rng: &mut StdRng,
-) -> Result<Vec<f64>> {
-    let invalid = |value: String, rule: &'static str| Error::InvalidHyperparameter {
-        name: "initializer",
-        value,
-        rule,
-    };
-    let uniform = |bound_low: f64, bound_high: f64, rng: &mut StdRng| -> Result<Vec<f64>> {
-        if !(bound_low.is_finite() && bound_high.is_finite()) || bound_low > bound_high {
-            return Err(invalid(
-                format!("{initializer:?}"),
-                "uniform bounds must be finite with min <= max",
-            ));
-        }
-        if bound_low == bound_high {
-            return Ok(vec![bound_low; len]);
-        }
-        let dist = Uniform::new(bound_low, bound_high)
-            .map_err(|_| invalid(format!("{initializer:?}"), "invalid uniform bounds"))?;
-        Ok((0..len).map(|_| dist.sample(rng)).collect())
-    };
-    let normal = |mean: f64, std: f64, rng: &mut StdRng| -> Result<Vec<f64>> {
-        if !(mean.is_finite() && std.is_finite()) || std < 0.0 {
-            return Err(invalid(
-                format!("{initializer:?}"),
-                "normal mean and std must be finite, std >= 0",
-            ));
-        }
-        let dist = Normal::new(mean, std)
-            .map_err(|_| invalid(format!("{initializer:?}"), "invalid normal parameters"))?;
-        Ok((0..len).map(|_| dist.sample(rng)).collect())
-    };
-    let fan = |fan_out_only: bool| if fan_out_only { fan_out } else { fan_in } as f64;
-    let xavier_std = (2.0 / (fan_in + fan_out) as f64).sqrt();
-    match *initializer {
-        Initializer::Constant { value } => {
-            if !value.is_finite() {
-                return Err(invalid(value.to_string(), "a constant must be finite"));
-            }
-            Ok(vec![value; len])
-        }
-        Initializer::Ones => Ok(vec![1.0; len]),
-        Initializer::Zeros => Ok(vec![0.0; len]),
-        Initializer::Uniform { min, max } => uniform(min, max, rng),
-        Initializer::Normal { mean, std } => normal(mean, std, rng),
-        Initializer::KaimingUniform { gain, fan_out_only } => {
-            let bound = 3.0f64.sqrt() * gain / fan(fan_out_only).sqrt();
-            uniform(-bound.abs(), bound.abs(), rng)
-        }
-        Initializer::KaimingNormal { gain, fan_out_only } => {
-            normal(0.0, gain.abs() / fan(fan_out_only).sqrt(), rng)
-        }
-        Initializer::XavierUniform { gain } => {
-            let bound = 3.0f64.sqrt() * gain * xavier_std;
-            uniform(-bound.abs(), bound.abs(), rng)
-        }
-        Initializer::XavierNormal { gain } => normal(0.0, gain.abs() * xavier_std, rng),
-        Initializer::Orthogonal { .. } => Err(invalid(
-            format!("{initializer:?}"),
-            "orthogonal initialisation is not offered for a linear model (use Normal or KaimingUniform)",
-        )),
-    }
-}
 
 /// A linear model `y = x W + b` with weight `W` `[n_features, n_targets]` and an optional bias
 /// `b` `[n_targets]`: PyTorch's `nn.Linear(m, k)` with its weight stored transposed.
@@ -364,6 +232,47 @@ impl LinearModel {
             weight: self.weight.map(weight),
             bias: self.bias.map(|b| b.map(bias)),
         }
+    }
+
+    /// Checks that this model applies to `data`: the same features and targets, device and float
+    /// type. The one check of every call that takes a model and a dataset.
+    pub(crate) fn check_data(&self, context: &str, data: &Dataset) -> Result<()> {
+        self.check_shape(context, data.n_features(), data.n_targets(), None)?;
+        self.check_compatible(context, &data.features())
+    }
+
+    /// Checks the model's shape: `n_features`, `n_targets`, and whether it has a bias when
+    /// `bias` says. The error names what was expected and what this model has.
+    pub(crate) fn check_shape(
+        &self,
+        context: &str,
+        n_features: usize,
+        n_targets: usize,
+        bias: Option<bool>,
+    ) -> Result<()> {
+        let fits = self.n_features() == n_features
+            && self.n_targets() == n_targets
+            && bias.is_none_or(|b| b == self.has_bias());
+        if fits {
+            return Ok(());
+        }
+        let describe = |m: usize, k: usize, bias: Option<bool>| {
+            let bias = match bias {
+                Some(true) => ", with a bias",
+                Some(false) => ", without a bias",
+                None => "",
+            };
+            format!("{m} features, {k} targets{bias}")
+        };
+        Err(Error::shape_mismatch(
+            format!("{context}: model vs data"),
+            describe(n_features, n_targets, bias),
+            describe(
+                self.n_features(),
+                self.n_targets(),
+                bias.map(|_| self.has_bias()),
+            ),
+        ))
     }
 
     /// Checks that `tensor` can be combined with the parameters: same device, same float type.
