@@ -265,7 +265,7 @@ pub fn configure(mut device: Device, precision: Precision) -> Result<Device> {
 
 /// Whether `device` computes on the host CPU through flex or ndarray. Products with a long
 /// inner dimension and a small result are fastest there as plain matmuls, while a GPU needs
-/// them split (see `lstsq::passes`).
+/// them split (see `lstsq::row_passes`).
 pub(crate) fn is_host_cpu(device: &Device) -> bool {
     use burn::backend::DispatchDevice as Dispatch;
     match device.as_dispatch() {

@@ -2,12 +2,8 @@
 
 use core::fmt;
 
-use burn::module::Module;
-
 use super::LeastSquaresFit;
 use crate::Result;
-use crate::device::read_scalar;
-use crate::loss::Loss;
 use crate::model::LinearModel;
 
 /// The split of `other - fit` (parameters, intercept first) into the part in the null space of
@@ -17,7 +13,8 @@ use crate::model::LinearModel;
 pub struct Explanation {
     /// Sum of squared errors of the closed-form fit, over every target.
     pub loss_fit: f64,
-    /// Sum of squared errors of the other model.
+    /// Sum of squared errors of the other model on the fit's data (`loss_fit + ||D d||^2`, see
+    /// [`LeastSquaresFit::explain`]).
     pub loss_other: f64,
     /// `other - fit`, per target, `n_parameters` values each (intercept first).
     pub difference: Vec<Vec<f64>>,
@@ -70,15 +67,6 @@ pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Expl
         k,
         Some(fit.intercept),
     )?;
-    let data = &fit.data;
-    fit.model
-        .check_compatible("model to explain", &data.features())?;
-    other.check_compatible("model to explain", &data.features())?;
-    let loss = |model: &LinearModel| -> Result<f64> {
-        read_scalar(
-            Loss::SumSquared.forward(model.valid().forward(data.features()), data.targets()),
-        )
-    };
     let params = |model: &LinearModel| -> Result<Vec<Vec<f64>>> {
         let w = model.try_weights()?;
         let b = model.try_bias()?;
@@ -98,6 +86,7 @@ pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Expl
     let mut difference = Vec::with_capacity(k);
     let mut invisible = Vec::with_capacity(k);
     let mut visible = Vec::with_capacity(k);
+    let mut excess = 0.0;
     for t in 0..k {
         let d: Vec<f64> = theirs[t].iter().zip(&ours[t]).map(|(a, b)| a - b).collect();
         let mut inv = vec![0.0; d.len()];
@@ -105,19 +94,42 @@ pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Expl
             let c: f64 = q.iter().zip(&d).map(|(a, b)| a * b).sum();
             inv.iter_mut().zip(q).for_each(|(x, qv)| *x += c * qv);
         }
+        excess += loss_increase(fit, &d);
         visible.push(d.iter().zip(&inv).map(|(a, b)| a - b).collect());
         invisible.push(inv);
         difference.push(d);
     }
+    let loss_fit: f64 = fit.sse.iter().sum();
     Ok(Explanation {
-        loss_fit: loss(&fit.model)?,
-        loss_other: loss(other)?,
+        loss_fit,
+        loss_other: loss_fit + excess,
         difference,
         invisible,
         visible,
         rank: fit.rank + usize::from(fit.intercept),
         n_parameters: fit.n_parameters(),
     })
+}
+
+/// `||D d||^2` for a parameter difference `d` (intercept first when fitted), `D = [1 X]`:
+/// `n (d_b + mean(x) d_w)^2 + d_w^T Z^T Z d_w` with `Z` the centred design (`X` itself, and no
+/// first term, without an intercept): the loss `other` adds to the least-squares minimum.
+fn loss_increase(fit: &LeastSquaresFit, d: &[f64]) -> f64 {
+    let lead = usize::from(fit.intercept);
+    let dw = &d[lead..];
+    let shift = if fit.intercept {
+        let at_mean = d[0] + dw.iter().zip(&fit.x_mean).map(|(a, b)| a * b).sum::<f64>();
+        fit.n_samples as f64 * at_mean * at_mean
+    } else {
+        0.0
+    };
+    let quadratic: f64 = fit
+        .gram
+        .iter()
+        .zip(dw)
+        .map(|(row, da)| da * row.iter().zip(dw).map(|(g, db)| g * db).sum::<f64>())
+        .sum();
+    shift + quadratic.max(0.0)
 }
 
 impl fmt::Display for Explanation {

@@ -26,13 +26,17 @@
 //! `m x m` and `m x k` matrices to the host. Each pass over device data runs one thread per
 //! core over contiguous ranges of rows.
 
-mod dd;
+mod double_double;
 mod explain;
-mod passes;
+mod host;
+mod normal;
 mod polynomial;
-mod solve;
-mod stream;
+mod qr;
+mod row_passes;
+mod solution;
+mod streamed_qr;
 mod summary;
+mod svd;
 mod tsqr;
 
 use burn::config::Config;
@@ -44,7 +48,9 @@ pub use summary::{Coefficient, Summary, TargetSummary};
 use crate::data::Dataset;
 use crate::model::LinearModel;
 use crate::{Error, Result};
-use solve::{HostData, Solution};
+use host::HostData;
+use solution::{Solution, orthonormalize};
+use streamed_qr::RankRule;
 
 /// Which algorithm [`LeastSquares`] uses.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -108,19 +114,16 @@ impl LeastSquares {
         }
         let (n, m) = (data.n_samples(), data.n_features());
         let (solution, used) = match self.solver {
-            Solver::Qr => (self.qr_or_svd(data, stream::RankRule::Scaled)?, Solver::Qr),
-            Solver::Svd => (
-                self.qr_or_svd(data, stream::RankRule::Unscaled)?,
-                Solver::Svd,
-            ),
+            Solver::Qr => (self.qr_or_svd(data, RankRule::Scaled)?, Solver::Qr),
+            Solver::Svd => (self.qr_or_svd(data, RankRule::Unscaled)?, Solver::Svd),
             Solver::NormalEquations => (
-                solve::normal_equations(data, self.intercept, self.rcond)?.0,
+                normal::normal_equations(data, self.intercept, self.rcond)?.0,
                 Solver::NormalEquations,
             ),
             Solver::Auto => {
                 let tall = n >= AUTO_NE_MIN_ROWS && n >= 20 * m;
                 let ne = if tall {
-                    Some(solve::normal_equations(data, self.intercept, self.rcond)?)
+                    Some(normal::normal_equations(data, self.intercept, self.rcond)?)
                 } else {
                     None
                 };
@@ -128,7 +131,7 @@ impl LeastSquares {
                     Some((solution, cond_gram)) if cond_gram.sqrt() <= AUTO_NE_MAX_COND => {
                         (solution, Solver::NormalEquations)
                     }
-                    _ => (self.qr_or_svd(data, stream::RankRule::Scaled)?, Solver::Qr),
+                    _ => (self.qr_or_svd(data, RankRule::Scaled)?, Solver::Qr),
                 }
             }
         };
@@ -138,15 +141,15 @@ impl LeastSquares {
     /// The QR (`RankRule::Scaled`) or SVD (`RankRule::Unscaled`) solution: for tall data from
     /// the streamed QR's `R` (for the SVD: the design's singular values and right singular
     /// vectors, without forming `U`), in memory otherwise.
-    fn qr_or_svd(&self, data: &Dataset, rule: stream::RankRule) -> Result<Solution> {
+    fn qr_or_svd(&self, data: &Dataset, rule: RankRule) -> Result<Solution> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
-        if stream::applies(n, m, k) {
-            return stream::solve(data, self.intercept, self.rcond, rule);
+        if streamed_qr::applies(n, m, k) {
+            return streamed_qr::solve(data, self.intercept, self.rcond, rule);
         }
         let host = HostData::read(data)?;
         match rule {
-            stream::RankRule::Scaled => solve::qr_solve(&host, self.intercept, self.rcond),
-            stream::RankRule::Unscaled => solve::svd_solve(&host, self.intercept, self.rcond),
+            RankRule::Scaled => qr::qr_solve(&host, self.intercept, self.rcond),
+            RankRule::Unscaled => svd::svd_solve(&host, self.intercept, self.rcond),
         }
     }
 }
@@ -155,13 +158,14 @@ impl LeastSquares {
 #[derive(Debug)]
 pub struct LeastSquaresFit {
     model: LinearModel,
-    data: Dataset,
+    n_samples: usize,
     solver: Solver,
     intercept: bool,
     rank: usize,
     singular_values: Vec<f64>,
     null_weights: Vec<Vec<f64>>,
     gram_pinv: Vec<Vec<f64>>,
+    gram: Vec<Vec<f64>>,
     x_mean: Vec<f64>,
     scaled_min_eig: f64,
     sse: Vec<f64>,
@@ -175,24 +179,30 @@ impl LeastSquaresFit {
         let (m, k) = (data.n_features(), data.n_targets());
         let flat: Vec<f64> = s.weights.iter().flatten().copied().collect();
         let model = LinearModel::from_values(m, &flat, s.intercepts.as_deref(), &data.device())
-            .map_err(|e| Error::Numerical(format!("the solution is not finite ({e}); the design is too ill-conditioned for this solver")))?;
+            .map_err(|e| {
+                Error::Numerical(format!(
+                    "the solution is not finite ({e}); the design is too ill-conditioned for \
+                     this solver"
+                ))
+            })?;
         let (sse, sst) = match s.sums_of_squares {
             Some(sums) => sums,
             None => {
                 // On the device, one pass; the total about the solver's mean of y.
-                passes::sums_of_squares(data, &flat, s.intercepts.as_deref(), &s.y_mean)?
+                row_passes::sums_of_squares(data, &flat, s.intercepts.as_deref(), &s.y_mean)?
             }
         };
         debug_assert_eq!(sse.len(), k);
         Ok(Self {
             model,
-            data: data.clone(),
+            n_samples: data.n_samples(),
             solver,
             intercept,
             rank: s.rank,
             singular_values: s.singular_values,
             null_weights: s.null_weights,
             gram_pinv: s.gram_pinv,
+            gram: s.gram,
             x_mean: s.x_mean,
             scaled_min_eig: s.scaled_min_eig,
             sse,
@@ -215,6 +225,11 @@ impl LeastSquaresFit {
     /// The solver that produced the fit (`Auto` resolved).
     pub fn solver(&self) -> Solver {
         self.solver
+    }
+
+    /// Number of rows the fit saw.
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
     }
 
     /// Numerical rank of the design the solver saw (centred when there is an intercept).
@@ -272,8 +287,7 @@ impl LeastSquaresFit {
 
     /// Residual degrees of freedom, `n - rank - i` (`i` = 1 with an intercept).
     pub fn df_residual(&self) -> usize {
-        self.data
-            .n_samples()
+        self.n_samples
             .saturating_sub(self.rank + usize::from(self.intercept))
     }
 
@@ -308,7 +322,7 @@ impl LeastSquaresFit {
             match (p.checked_sub(i), q.checked_sub(i)) {
                 (Some(a), Some(c)) => s2 * g[a][c],
                 (None, Some(c)) | (Some(c), None) => -s2 * gx[c],
-                (None, None) => s2 * (1.0 / self.data.n_samples() as f64 + xgx),
+                (None, None) => s2 * (1.0 / self.n_samples as f64 + xgx),
             }
         };
         let ok = self.identifiable();
@@ -330,7 +344,15 @@ impl LeastSquaresFit {
     }
 
     /// Splits the difference between `other` (say, gradient descent's model) and this fit into
-    /// the part in the null space, invisible to the data, and the rest; reports both losses.
+    /// the part in the null space, invisible to the data, and the rest; reports both losses on
+    /// the data of the fit.
+    ///
+    /// No pass over the data: with `d` the parameter difference and `D = [1 X]`, the loss of
+    /// `other` is `SSE + ||D d||^2` (the residual of a least-squares fit is orthogonal to every
+    /// column of `D`), and `||D d||^2 = n (d_b + mean(x) d_w)^2 + d_w^T Z^T Z d_w` comes from
+    /// the design's singular values and vectors, which the fit keeps. So the fit holds no
+    /// reference to the data (no device memory pinned), and the loss difference is computed
+    /// directly rather than as the difference of two large sums.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] when `other` has other features, targets or bias;
@@ -342,22 +364,3 @@ impl LeastSquaresFit {
 
 /// A direction is identifiable when orthogonal to the (orthonormal) null space, to this tolerance.
 const IDENTIFIABLE_TOL: f64 = 1e-8;
-
-/// Gram-Schmidt, twice for stability; drops vectors that vanish.
-fn orthonormalize(vectors: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
-    let mut basis: Vec<Vec<f64>> = Vec::new();
-    for mut v in vectors {
-        for _ in 0..2 {
-            for q in &basis {
-                let d: f64 = q.iter().zip(&v).map(|(a, b)| a * b).sum();
-                v.iter_mut().zip(q).for_each(|(x, qv)| *x -= d * qv);
-            }
-        }
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm > 1e-12 {
-            v.iter_mut().for_each(|x| *x /= norm);
-            basis.push(v);
-        }
-    }
-    basis
-}

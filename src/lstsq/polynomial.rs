@@ -10,7 +10,8 @@
 
 use burn::tensor::Device;
 
-use super::{LeastSquares, LeastSquaresFit, dd};
+use super::double_double as dd;
+use super::{LeastSquares, LeastSquaresFit};
 use crate::data::Dataset;
 use crate::{Error, Result};
 

@@ -62,63 +62,86 @@ pub struct Summary {
 }
 
 pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
-    let n = fit.data.n_samples();
-    let m = fit.weights.len();
-    let i = usize::from(fit.intercept);
-    let df = n.saturating_sub(fit.rank + i);
+    let df = fit.df_residual();
     let t_dist = (df > 0)
         .then(|| StudentsT::new(0.0, 1.0, df as f64).ok())
         .flatten();
-    let coefficient = |estimate: f64, variance: Option<f64>| {
-        let std_error = variance
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(f64::sqrt);
-        let t_value = std_error.filter(|s| *s > 0.0).map(|s| estimate / s);
-        let p_value = t_value.and_then(|t| t_dist.as_ref().map(|d| 2.0 * (1.0 - d.cdf(t.abs()))));
-        Coefficient {
-            estimate,
-            std_error,
-            t_value,
-            p_value,
-        }
-    };
     let targets = (0..fit.sse.len())
-        .map(|t| {
-            let sse = fit.sse[t];
-            let sst = fit.sst[t];
-            let sigma2 = (df > 0).then(|| sse / df as f64);
-            let cov = fit.covariance(t);
-            let var = |p: usize| cov.as_ref().and_then(|c| c[p][p]);
-            let coefficients = (0..m)
-                .map(|j| coefficient(fit.weights[j][t], var(j + i)))
-                .collect();
-            let intercept = fit.intercepts.as_ref().map(|b| coefficient(b[t], var(0)));
-            let r_squared = if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN };
-            let adj_r_squared = if df > 0 {
-                1.0 - (1.0 - r_squared) * (n - i) as f64 / df as f64
-            } else {
-                f64::NAN
-            };
-            let residual_std_dev = sigma2.map_or(f64::NAN, f64::sqrt);
-            let f_statistic = (fit.rank > 0 && df > 0 && sse > 0.0)
-                .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64));
-            let f_p_value = f_statistic.and_then(|f| {
-                FisherSnedecor::new(fit.rank as f64, df as f64)
-                    .ok()
-                    .map(|d| 1.0 - d.cdf(f))
-            });
-            TargetSummary {
-                intercept,
-                coefficients,
-                r_squared,
-                adj_r_squared,
-                residual_std_dev,
-                f_statistic,
-                f_p_value,
-                df_residual: df,
-            }
-        })
+        .map(|t| target_summary(fit, t, t_dist.as_ref()))
         .collect();
+    Summary {
+        targets,
+        n_samples: fit.n_samples,
+        rank: fit.rank,
+        condition_number: fit.condition_number(),
+        warnings: warnings(fit),
+    }
+}
+
+/// A coefficient's statistics from its estimate and variance (`None`, or not finite: not
+/// identifiable); `t_dist` is Student's t with the residual degrees of freedom, if any.
+fn coefficient(estimate: f64, variance: Option<f64>, t_dist: Option<&StudentsT>) -> Coefficient {
+    let std_error = variance
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(f64::sqrt);
+    let t_value = std_error.filter(|s| *s > 0.0).map(|s| estimate / s);
+    let p_value = t_value.and_then(|t| t_dist.map(|d| 2.0 * (1.0 - d.cdf(t.abs()))));
+    Coefficient {
+        estimate,
+        std_error,
+        t_value,
+        p_value,
+    }
+}
+
+fn target_summary(fit: &LeastSquaresFit, t: usize, t_dist: Option<&StudentsT>) -> TargetSummary {
+    let (n, m) = (fit.n_samples, fit.weights.len());
+    let i = usize::from(fit.intercept);
+    let df = fit.df_residual();
+    let (sse, sst) = (fit.sse[t], fit.sst[t]);
+    let cov = fit.covariance(t);
+    let var = |p: usize| cov.as_ref().and_then(|c| c[p][p]);
+    let coefficients = (0..m)
+        .map(|j| coefficient(fit.weights[j][t], var(j + i), t_dist))
+        .collect();
+    let intercept = fit
+        .intercepts
+        .as_ref()
+        .map(|b| coefficient(b[t], var(0), t_dist));
+    let r_squared = if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN };
+    let adj_r_squared = if df > 0 {
+        1.0 - (1.0 - r_squared) * (n - i) as f64 / df as f64
+    } else {
+        f64::NAN
+    };
+    let residual_std_dev = if df > 0 {
+        (sse / df as f64).sqrt()
+    } else {
+        f64::NAN
+    };
+    let f_statistic = (fit.rank > 0 && df > 0 && sse > 0.0)
+        .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64));
+    let f_p_value = f_statistic.and_then(|f| {
+        FisherSnedecor::new(fit.rank as f64, df as f64)
+            .ok()
+            .map(|d| 1.0 - d.cdf(f))
+    });
+    TargetSummary {
+        intercept,
+        coefficients,
+        r_squared,
+        adj_r_squared,
+        residual_std_dev,
+        f_statistic,
+        f_p_value,
+        df_residual: df,
+    }
+}
+
+/// Collinearity warnings in plain words: rank deficiency, then statsmodels' rules (smallest
+/// eigenvalue of the scaled Gram matrix below 1e-10, else a condition number above 1000).
+fn warnings(fit: &LeastSquaresFit) -> Vec<String> {
+    let m = fit.weights.len();
     let mut warnings = Vec::new();
     if fit.rank < m {
         warnings.push(format!(
@@ -140,13 +163,7 @@ pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
             fit.condition_number()
         ));
     }
-    Summary {
-        targets,
-        n_samples: n,
-        rank: fit.rank,
-        condition_number: fit.condition_number(),
-        warnings,
-    }
+    warnings
 }
 
 fn opt(v: Option<f64>, width: usize) -> String {

@@ -59,3 +59,16 @@ pub(crate) fn dot(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = 
 pub(crate) fn sum(a: impl IntoIterator<Item = f64>) -> f64 {
     a.into_iter().fold(Dd::default(), Dd::add).value()
 }
+
+/// Column means of a row-major table of `width` columns, each summed in double-double: one
+/// sequential pass.
+pub(crate) fn column_means(values: &[f64], width: usize) -> Vec<f64> {
+    let mut acc = vec![Dd::default(); width];
+    for row in values.chunks_exact(width) {
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a = a.add(v);
+        }
+    }
+    let rows = (values.len() / width.max(1)).max(1) as f64;
+    acc.iter().map(|a| a.value() / rows).collect()
+}

@@ -16,11 +16,12 @@
 
 use faer::Mat;
 
-use super::dd::{self, Dd};
-use super::passes::par_host_rows;
-use super::solve::{
-    self, REFINE_ABOVE_COND, REFINE_ALWAYS_BELOW, RSpectrum, Solution, back_substitute,
-    forward_substitute_t,
+use super::double_double::{self as dd, Dd, column_means};
+use super::qr::{RSpectrum, back_substitute, forward_substitute_t, r_spectrum};
+use super::row_passes::par_host_rows;
+use super::solution::{
+    REFINE_ALWAYS_BELOW, Solution, max_rank, min_norm_weights, needs_refinement, numerical_rank,
+    scaled_min_eig,
 };
 use super::tsqr::Tsqr;
 use crate::Result;
@@ -36,15 +37,6 @@ pub(crate) fn applies(n: usize, m: usize, k: usize) -> bool {
     n * m > REFINE_ALWAYS_BELOW && n >= 4 * (m + k + 1)
 }
 
-fn column_means(values: &[f64], width: usize) -> Vec<f64> {
-    let rows = values.len() / width;
-    let mut sum = vec![0.0; width];
-    for row in values.chunks_exact(width) {
-        sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-    }
-    sum.iter().map(|s| s / rows as f64).collect()
-}
-
 /// How the rank of `R` is decided.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RankRule {
@@ -54,6 +46,74 @@ pub(crate) enum RankRule {
     /// `Solver::Svd`: from the singular values of the design itself, as LAPACK's `gelsd`; no
     /// refinement (the SVD of the design is the SVD of `R`, whose left factor is never formed).
     Unscaled,
+}
+
+/// The streamed factor: `R` of the shifted `[1 | X - c | Y - c_y]`, and the means it gives.
+struct Factor {
+    /// `p x p` row-major, `p = lead + m + k`.
+    r: Vec<f64>,
+    /// 1 with an intercept (the column of ones leads), else 0.
+    lead: usize,
+    p: usize,
+    x_mean: Vec<f64>,
+    y_mean: Vec<f64>,
+}
+
+impl Factor {
+    /// One parallel pass over the rows (see the module documentation).
+    fn of(data: &Dataset, intercept: bool) -> Result<Self> {
+        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+        let lead = usize::from(intercept);
+        let p = lead + m + k;
+        let (cx, cy) = if intercept {
+            let (x, y) = data.rows(0, n.min(SHIFT_ROWS));
+            (
+                column_means(&read_f64(x)?, m),
+                column_means(&read_f64(y)?, k),
+            )
+        } else {
+            (vec![0.0; m], vec![0.0; k])
+        };
+        let parts = par_host_rows(
+            data,
+            || Tsqr::new(p),
+            |qr, x, y| qr.push_shifted(intercept, (x, &cx), (y, &cy)),
+        )?;
+        let mut parts = parts.into_iter();
+        let mut qr = parts.next().unwrap_or_else(|| Tsqr::new(p));
+        parts.for_each(|part| qr.absorb(part));
+        let r = qr.finish();
+        let (x_mean, y_mean) = if intercept {
+            let r00 = r[0];
+            (
+                (0..m).map(|j| cx[j] + r[1 + j] / r00).collect(),
+                (0..k).map(|t| cy[t] + r[1 + m + t] / r00).collect(),
+            )
+        } else {
+            (vec![0.0; m], vec![0.0; k])
+        };
+        Ok(Self {
+            r,
+            lead,
+            p,
+            x_mean,
+            y_mean,
+        })
+    }
+
+    /// Entry `(i, j)` of the `R` factor of the centred `[X Y]` (the trailing block).
+    fn centred(&self, i: usize, j: usize) -> f64 {
+        self.r[(self.lead + i) * self.p + self.lead + j]
+    }
+
+    /// Residual and total sums of squares of target `t` (of `m` features), `dropped` the part
+    /// of `Q^T y` a rank-deficient solution leaves unexplained.
+    fn sums_of_squares(&self, m: usize, t: usize, dropped: f64) -> (f64, f64) {
+        let c = |i: usize| self.centred(i, m + t);
+        let sse = (m..=m + t).map(|i| c(i) * c(i)).sum::<f64>() + dropped;
+        let sst = (0..=m + t).map(|i| c(i) * c(i)).sum();
+        (sse, sst)
+    }
 }
 
 /// The solution of tall data (see the module documentation); the rank, null space and
@@ -67,37 +127,8 @@ pub(crate) fn solve(
     rule: RankRule,
 ) -> Result<Solution> {
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
-    let lead = usize::from(intercept);
-    let p = lead + m + k;
-    let (cx, cy) = if intercept {
-        let (x, y) = data.rows(0, n.min(SHIFT_ROWS));
-        (
-            column_means(&read_f64(x)?, m),
-            column_means(&read_f64(y)?, k),
-        )
-    } else {
-        (vec![0.0; m], vec![0.0; k])
-    };
-    let parts = par_host_rows(
-        data,
-        || Tsqr::new(p),
-        |qr, x, y| qr.push_shifted(intercept, (x, &cx), (y, &cy)),
-    )?;
-    let mut parts = parts.into_iter();
-    let mut qr = parts.next().unwrap_or_else(|| Tsqr::new(p));
-    parts.for_each(|part| qr.absorb(part));
-    let r = qr.finish();
-    let (x_mean, y_mean): (Vec<f64>, Vec<f64>) = if intercept {
-        let r00 = r[0];
-        (
-            (0..m).map(|j| cx[j] + r[1 + j] / r00).collect(),
-            (0..k).map(|t| cy[t] + r[1 + m + t] / r00).collect(),
-        )
-    } else {
-        (vec![0.0; m], vec![0.0; k])
-    };
-    // The R factor of the centred [X Y].
-    let c = |i: usize, j: usize| r[(lead + i) * p + lead + j];
+    let factor = Factor::of(data, intercept)?;
+    let c = |i: usize, j: usize| factor.centred(i, j);
     let scale: Vec<f64> = (0..m)
         .map(|j| {
             let s = (0..=j).map(|i| c(i, j) * c(i, j)).sum::<f64>().sqrt();
@@ -105,26 +136,19 @@ pub(crate) fn solve(
         })
         .collect();
     let r_scaled = Mat::from_fn(m, m, |i, j| if j >= i { c(i, j) / scale[j] } else { 0.0 });
-    let max_rank = (n - lead).min(m);
+    let max_rank = max_rank(n, m, intercept);
     let RSpectrum {
         rank: scaled_rank,
         scaled_sv,
         r_unscaled,
         svd,
         sv,
-    } = solve::r_spectrum(r_scaled.clone(), |j| scale[j], n, rcond, max_rank)?;
+    } = r_spectrum(r_scaled.clone(), |j| scale[j], n, rcond, max_rank)?;
     let rank = match rule {
         RankRule::Scaled => scaled_rank,
-        RankRule::Unscaled => {
-            let top = sv.first().copied().unwrap_or(0.0);
-            let tol = rcond.unwrap_or_else(|| solve::default_rcond(n, m)) * top;
-            sv.iter().filter(|&&s| s > tol).count().min(max_rank)
-        }
+        RankRule::Unscaled => numerical_rank(&sv, rcond, (n, m), max_rank),
     };
-    let scaled_cond =
-        scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
-    let refine =
-        rule == RankRule::Scaled && (scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND);
+    let refine = rule == RankRule::Scaled && needs_refinement(n, m, &scaled_sv);
     let mut weights = vec![vec![0.0; k]; m];
     let (mut sse, mut sst) = (vec![0.0; k], vec![0.0; k]);
     for t in 0..k {
@@ -133,13 +157,13 @@ pub(crate) fn solve(
             let psi = back_substitute(r_scaled.as_ref(), &qty);
             let w: Vec<f64> = psi.iter().zip(&scale).map(|(p, s)| p / s).collect();
             if refine {
-                let centre = (x_mean.as_slice(), y_mean[t]);
+                let centre = (factor.x_mean.as_slice(), factor.y_mean[t]);
                 refine_seminormal(data, r_scaled.as_ref(), &scale, t, intercept, centre, w)?
             } else {
                 w
             }
         } else {
-            solve::min_norm_weights(svd.U(), svd.V(), &sv, rank, &qty)
+            min_norm_weights(svd.U(), svd.V(), &sv, rank, &qty)
         };
         for (j, row) in weights.iter_mut().enumerate() {
             row[t] = w[j];
@@ -151,10 +175,10 @@ pub(crate) fn solve(
                 d * d
             })
             .sum();
-        sse[t] = (m..=m + t).map(|i| c(i, m + t) * c(i, m + t)).sum::<f64>() + dropped;
-        sst[t] = (0..=m + t).map(|i| c(i, m + t) * c(i, m + t)).sum();
+        (sse[t], sst[t]) = factor.sums_of_squares(m, t, dropped);
     }
-    let scaled_min_eig = solve::scaled_min_eig(r_unscaled.as_ref(), m);
+    let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
+    let Factor { x_mean, y_mean, .. } = factor;
     let mut solution = Solution::assemble(
         weights,
         (x_mean, y_mean),

@@ -1,0 +1,240 @@
+//! [`Solution`]: what every solver hands back, and the algebra they share: the rank decision,
+//! the minimum-norm weights, the null space and `(Z^T Z)^+` from the right singular vectors `V`
+//! and singular values `S` of the design the solver saw (`Z`, centred when there is an
+//! intercept), and the intercepts.
+
+use faer::linalg::solvers::Svd;
+use faer::{Mat, MatRef};
+
+use super::double_double as dd;
+
+/// What a solver learned: the weights per target and what it saw of the design.
+pub(crate) struct Solution {
+    /// `[n_features][n_targets]`.
+    pub weights: Vec<Vec<f64>>,
+    /// Per target; `None` without intercept.
+    pub intercepts: Option<Vec<f64>>,
+    pub rank: usize,
+    /// Singular values of the (centred) design, descending.
+    pub singular_values: Vec<f64>,
+    /// Orthonormal basis of the null space of the (centred) design, in feature coordinates.
+    pub null_weights: Vec<Vec<f64>>,
+    /// `(Z^T Z)^+`, `[m][m]`, for the standard errors.
+    pub gram_pinv: Vec<Vec<f64>>,
+    /// `Z^T Z = V S^2 V^T`, `[m][m]`, for the loss of other parameters (`explain`).
+    pub gram: Vec<Vec<f64>>,
+    /// Feature means (zeros without intercept).
+    pub x_mean: Vec<f64>,
+    /// Target means (zeros without intercept).
+    pub y_mean: Vec<f64>,
+    /// Smallest eigenvalue of the (centred) design's Gram matrix with columns scaled to unit
+    /// norm: near 0 means near-collinear columns (statsmodels' warning rule).
+    pub scaled_min_eig: f64,
+    /// Residual and total sums of squares per target, when the solver has them exactly
+    /// (otherwise the fit computes them on the device).
+    pub sums_of_squares: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Solution {
+    /// The common end of every solver: the null space and `(Z^T Z)^+` from the right singular
+    /// vectors `v` and singular values `sv` of the design, and the intercepts
+    /// `mean(y) - mean(x) w` in double-double (none without intercept).
+    pub(super) fn assemble(
+        weights: Vec<Vec<f64>>,
+        (x_mean, y_mean): (Vec<f64>, Vec<f64>),
+        intercept: bool,
+        v: MatRef<'_, f64>,
+        sv: Vec<f64>,
+        rank: usize,
+        scaled_min_eig: f64,
+    ) -> Self {
+        let m = x_mean.len();
+        Solution {
+            intercepts: intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean)),
+            null_weights: null_basis(v, &sv, rank, m),
+            gram_pinv: pinv_gram(v, &sv, rank, m),
+            gram: gram(v, &sv, m),
+            singular_values: full_spectrum(sv, m),
+            weights,
+            rank,
+            x_mean,
+            y_mean,
+            scaled_min_eig,
+            sums_of_squares: None,
+        }
+    }
+}
+
+/// Default rank tolerance, relative to the largest singular value: `eps * max(n, m)` (numpy's
+/// `matrix_rank` and LAPACK's `gelsd` with `rcond=None`).
+fn default_rcond(n: usize, m: usize) -> f64 {
+    f64::EPSILON * n.max(m) as f64
+}
+
+/// The numerical rank: the singular values `sv` (descending) above `rcond` (or `eps * max(n, m)`)
+/// times the largest, at most `max_rank`. The one rank rule of every solver.
+pub(super) fn numerical_rank(
+    sv: &[f64],
+    rcond: Option<f64>,
+    (n, m): (usize, usize),
+    max_rank: usize,
+) -> usize {
+    let tol = rcond.unwrap_or_else(|| default_rcond(n, m)) * sv.first().copied().unwrap_or(0.0);
+    sv.iter().filter(|&&s| s > tol).count().min(max_rank)
+}
+
+/// The largest rank `n` rows of `m` features can have: `min(n, m)`, and `min(n - 1, m)` once
+/// centred for an intercept.
+pub(super) fn max_rank(n: usize, m: usize, intercept: bool) -> usize {
+    n.saturating_sub(usize::from(intercept)).min(m)
+}
+
+/// Problems up to this many design entries are always refined (it is cheap there).
+pub(super) const REFINE_ALWAYS_BELOW: usize = 1 << 20;
+/// Larger problems are refined when the column-scaled design's condition number exceeds this.
+const REFINE_ABOVE_COND: f64 = 1e4;
+
+/// Whether a full-rank QR solution is worth refining: refinement costs a few passes over the
+/// data and pays when the column-scaled design (singular values `scaled_sv`, descending) is not
+/// well conditioned, where the plain solution may have lost digits; small problems always.
+pub(super) fn needs_refinement(n: usize, m: usize, scaled_sv: &[f64]) -> bool {
+    let scaled_cond =
+        scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
+    n * m <= REFINE_ALWAYS_BELOW || scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND
+}
+
+/// Smallest eigenvalue of `D^-1 F^T F D^-1`, `D` the column norms of `F` (`F^T F = Z^T Z`).
+pub(super) fn scaled_min_eig(f: MatRef<'_, f64>, m: usize) -> f64 {
+    if f.nrows() < m {
+        return 0.0;
+    }
+    let norms: Vec<f64> = (0..m)
+        .map(|j| {
+            (0..f.nrows())
+                .map(|i| f[(i, j)] * f[(i, j)])
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    if norms.contains(&0.0) {
+        return 0.0;
+    }
+    let scaled = Mat::from_fn(f.nrows(), m, |i, j| f[(i, j)] / norms[j]);
+    match Svd::new_thin(scaled.as_ref()) {
+        Ok(svd) => {
+            let s = svd.S().column_vector();
+            let smin = (0..s.nrows()).map(|i| s[i]).fold(f64::INFINITY, f64::min);
+            smin * smin
+        }
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Minimum-norm weights `V S^+ U^T qty` over the first `rank` singular triplets of a QR's `R`
+/// (`U`, `S`, `V` its SVD with `V`'s rows in feature order, `qty` the leading part of `Q^T y`).
+pub(super) fn min_norm_weights(
+    u: MatRef<'_, f64>,
+    v: MatRef<'_, f64>,
+    sv: &[f64],
+    rank: usize,
+    qty: &[f64],
+) -> Vec<f64> {
+    let mut w = vec![0.0; v.nrows()];
+    for (c, &s) in sv.iter().enumerate().take(rank) {
+        let coef = dd::dot((0..qty.len()).map(|i| u[(i, c)]), qty.iter().copied()) / s;
+        for (j, wj) in w.iter_mut().enumerate() {
+            *wj += v[(j, c)] * coef;
+        }
+    }
+    w
+}
+
+fn intercepts_for(weights: &[Vec<f64>], x_mean: &[f64], y_mean: &[f64]) -> Vec<f64> {
+    (0..y_mean.len())
+        .map(|t| y_mean[t] - dd::dot(x_mean.iter().copied(), weights.iter().map(|row| row[t])))
+        .collect()
+}
+
+/// The `m` singular values, zeros appended when the design has fewer rows than columns.
+fn full_spectrum(mut sv: Vec<f64>, m: usize) -> Vec<f64> {
+    sv.resize(m, 0.0);
+    sv
+}
+
+/// Orthonormal null-space basis: the right singular vectors beyond the rank, completed to `m`.
+fn null_basis(v: MatRef<'_, f64>, sv: &[f64], rank: usize, m: usize) -> Vec<Vec<f64>> {
+    let mut basis: Vec<Vec<f64>> = (rank..sv.len().min(v.ncols()))
+        .map(|c| (0..m).map(|j| v[(j, c)]).collect())
+        .collect();
+    // With fewer rows than features, the thin SVD has fewer than m columns: complete the basis
+    // with the orthogonal complement of all of V's columns (Gram-Schmidt on unit vectors).
+    let mut known: Vec<Vec<f64>> = (0..v.ncols())
+        .map(|c| (0..m).map(|j| v[(j, c)]).collect())
+        .collect();
+    for e in 0..m {
+        if known.len() >= m {
+            break;
+        }
+        let mut cand: Vec<f64> = (0..m).map(|j| if j == e { 1.0 } else { 0.0 }).collect();
+        for _ in 0..2 {
+            for q in &known {
+                let d: f64 = q.iter().zip(&cand).map(|(a, b)| a * b).sum();
+                for (c, qv) in cand.iter_mut().zip(q) {
+                    *c -= d * qv;
+                }
+            }
+        }
+        let norm = cand.iter().map(|c| c * c).sum::<f64>().sqrt();
+        if norm > 1e-8 {
+            cand.iter_mut().for_each(|c| *c /= norm);
+            known.push(cand.clone());
+            basis.push(cand);
+        }
+    }
+    basis
+}
+
+/// `Z^T Z = V S^2 V^T` over every singular triplet the solver has.
+fn gram(v: MatRef<'_, f64>, sv: &[f64], m: usize) -> Vec<Vec<f64>> {
+    let mut g = vec![vec![0.0; m]; m];
+    for (c, &s) in sv.iter().enumerate().take(v.ncols()) {
+        for a in 0..m {
+            for b in 0..m {
+                g[a][b] += v[(a, c)] * v[(b, c)] * (s * s);
+            }
+        }
+    }
+    g
+}
+
+/// `(Z^T Z)^+ = V S^-2 V^T` over the first `rank` singular triplets.
+fn pinv_gram(v: MatRef<'_, f64>, sv: &[f64], rank: usize, m: usize) -> Vec<Vec<f64>> {
+    let mut g = vec![vec![0.0; m]; m];
+    for (c, &s) in sv.iter().enumerate().take(rank) {
+        for a in 0..m {
+            for b in 0..m {
+                g[a][b] += v[(a, c)] * v[(b, c)] / (s * s);
+            }
+        }
+    }
+    g
+}
+
+/// Gram-Schmidt, twice for stability; drops vectors that vanish.
+pub(super) fn orthonormalize(vectors: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    for mut v in vectors {
+        for _ in 0..2 {
+            for q in &basis {
+                let d: f64 = q.iter().zip(&v).map(|(a, b)| a * b).sum();
+                v.iter_mut().zip(q).for_each(|(x, qv)| *x -= d * qv);
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 1e-12 {
+            v.iter_mut().for_each(|x| *x /= norm);
+            basis.push(v);
+        }
+    }
+    basis
+}
