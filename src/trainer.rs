@@ -198,58 +198,30 @@ impl Trainer {
         let cfg = &self.config;
         model.check_data("training", data)?;
         let mut optim: Sgd = cfg.optimizer.init()?;
-        let n = data.n_samples();
-        let batch = cfg.batch_size.unwrap_or(n).min(n);
-        let full_batch = batch == n;
-        let shuffle = cfg.shuffle && !full_batch;
-        let mut rng = StdRng::seed_from_u64(cfg.seed);
-        let mut order: Vec<i64> = if shuffle {
-            (0..n as i64).collect()
-        } else {
-            Vec::new()
-        };
-        let device = data.device();
+        let mut batches = Batches::new(data, cfg);
+        let mut stopping = cfg
+            .tol
+            .map(|tol| StoppingRule::new(tol, cfg.n_iter_no_change));
 
         let mut history = Vec::new();
         let mut step = 0usize;
         let mut stop = StopReason::EpochsDone;
         let mut epochs_run = 0usize;
-        let mut best_loss = f64::INFINITY;
-        let mut no_improvement = 0usize;
         let mut last_loss: Option<(Tensor<1>, usize)> = None;
 
         'epochs: for epoch in 0..cfg.epochs {
             epochs_run = epoch + 1;
-            let permutation = if shuffle {
-                order.shuffle(&mut rng);
-                Some(Tensor::<1, Int>::from_data(
-                    TensorData::new(order.clone(), [n]),
-                    &device,
-                ))
-            } else {
-                None
-            };
             // The epoch's loss, summed on the device, only when the stopping rule needs it.
-            let mut epoch_loss: Option<Tensor<1>> = None;
-
-            for start in (0..n).step_by(batch) {
-                let end = (start + batch).min(n);
-                let (x, y) = match (&permutation, full_batch) {
-                    (_, true) => (data.features(), data.targets()),
-                    (Some(perm), false) => data.select_rows(perm.clone().slice(start..end)),
-                    (None, false) => data.rows(start, end),
-                };
+            let mut epoch_loss = EpochLoss::default();
+            for (x, y, rows) in batches.epoch() {
                 optim.zero_grad();
                 let loss = cfg.loss.forward(model.forward(x), y);
 
-                let log_point = cfg.log_every.is_some_and(|k| step.is_multiple_of(k));
-                let guard_point = cfg.log_every.is_none()
-                    && cfg.tol.is_none()
-                    && step.is_multiple_of(DIVERGENCE_CHECK_EVERY);
-                if log_point || guard_point {
+                let read = LossRead::at(cfg, step);
+                if read != LossRead::None {
                     let value = read_scalar(loss.clone())?;
                     check_finite_loss(value, step, epoch)?;
-                    if log_point {
+                    if read == LossRead::Log {
                         let entry = LogEntry {
                             step,
                             epoch,
@@ -263,20 +235,8 @@ impl Trainer {
                         }
                     }
                 }
-                if cfg.tol.is_some() {
-                    let weighted = match cfg.loss {
-                        Loss::SumSquared => loss.clone().detach().without_autodiff(),
-                        // Weighted by the batch's share, the batch means add up to the epoch mean.
-                        Loss::MeanSquared => loss
-                            .clone()
-                            .detach()
-                            .without_autodiff()
-                            .mul_scalar((end - start) as f64 / n as f64),
-                    };
-                    epoch_loss = Some(match epoch_loss {
-                        None => weighted,
-                        Some(acc) => acc + weighted,
-                    });
+                if stopping.is_some() {
+                    epoch_loss.add(&loss, cfg.loss, rows, data.n_samples());
                 }
 
                 optim.backward(&loss, &model);
@@ -285,22 +245,15 @@ impl Trainer {
                 step += 1;
             }
 
-            if let (Some(tol), Some(epoch_loss)) = (cfg.tol, epoch_loss) {
+            if let (Some(rule), Some(epoch_loss)) = (stopping.as_mut(), epoch_loss.sum) {
                 let value = read_scalar(epoch_loss)?;
                 check_finite_loss(value, step.saturating_sub(1), epoch)?;
-                // scikit-learn's rule (sklearn/linear_model/_sgd_fast.pyx).
-                if value > best_loss - tol {
-                    no_improvement += 1;
-                } else {
-                    no_improvement = 0;
-                }
-                if value < best_loss {
-                    best_loss = value;
-                }
+                let converged = rule.update(value);
                 log::debug!(
-                    "linfit: epoch {epoch} loss {value:e}, {no_improvement} epochs without improvement"
+                    "linfit: epoch {epoch} loss {value:e}, {} epochs without improvement",
+                    rule.no_improvement
                 );
-                if no_improvement >= cfg.n_iter_no_change {
+                if converged {
                     stop = StopReason::Converged;
                     break 'epochs;
                 }
@@ -311,7 +264,7 @@ impl Trainer {
         if stop == StopReason::EpochsDone
             && let Some((loss, epoch)) = last_loss
         {
-            check_finite_loss(read_scalar(loss.clone())?, step.saturating_sub(1), epoch)?;
+            check_finite_loss(read_scalar(loss)?, step.saturating_sub(1), epoch)?;
         }
         log::info!("linfit: training ended after {step} steps, {epochs_run} epochs: {stop:?}");
 
@@ -322,6 +275,128 @@ impl Trainer {
             steps: step,
             epochs: epochs_run,
         })
+    }
+}
+
+/// The batches of each epoch: the whole data (full batch: no copy, no shuffle), or rows in
+/// order, or a seeded shuffle drawn anew each epoch and gathered on the data's device.
+struct Batches<'a> {
+    data: &'a Dataset,
+    /// Rows per batch (`n` for full batch).
+    batch: usize,
+    /// The shuffling state, when shuffling.
+    shuffle: Option<(StdRng, Vec<i64>)>,
+}
+
+impl<'a> Batches<'a> {
+    fn new(data: &'a Dataset, cfg: &TrainerConfig) -> Self {
+        let n = data.n_samples();
+        let batch = cfg.batch_size.unwrap_or(n).min(n);
+        let shuffle = (cfg.shuffle && batch < n)
+            .then(|| (StdRng::seed_from_u64(cfg.seed), (0..n as i64).collect()));
+        Self {
+            data,
+            batch,
+            shuffle,
+        }
+    }
+
+    /// The next epoch's batches, as `(features, targets, rows)`.
+    fn epoch(&mut self) -> impl Iterator<Item = (Tensor<2>, Tensor<2>, usize)> + '_ {
+        let (data, batch) = (self.data, self.batch);
+        let n = data.n_samples();
+        let permutation = self.shuffle.as_mut().map(|(rng, order)| {
+            order.shuffle(rng);
+            Tensor::<1, Int>::from_data(TensorData::new(order.clone(), [n]), &data.device())
+        });
+        (0..n).step_by(batch).map(move |start| {
+            let end = (start + batch).min(n);
+            let (x, y) = match &permutation {
+                _ if batch == n => (data.features(), data.targets()),
+                Some(perm) => data.select_rows(perm.clone().slice(start..end)),
+                None => data.rows(start, end),
+            };
+            (x, y, end - start)
+        })
+    }
+}
+
+/// Whether a step's loss is read back to the host (one scalar, a device sync): at log points;
+/// and, with neither a log nor a stopping rule to notice a divergence, every
+/// [`DIVERGENCE_CHECK_EVERY`] steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LossRead {
+    None,
+    Log,
+    Guard,
+}
+
+impl LossRead {
+    fn at(cfg: &TrainerConfig, step: usize) -> Self {
+        match cfg.log_every {
+            Some(k) if step.is_multiple_of(k) => LossRead::Log,
+            Some(_) => LossRead::None,
+            None if cfg.tol.is_none() && step.is_multiple_of(DIVERGENCE_CHECK_EVERY) => {
+                LossRead::Guard
+            }
+            None => LossRead::None,
+        }
+    }
+}
+
+/// An epoch's loss, summed on the device over its batches: the sum of the batch sums, or for
+/// the mean loss the batch means weighted by their share of the rows (which add up to the
+/// epoch's mean).
+#[derive(Default)]
+struct EpochLoss {
+    sum: Option<Tensor<1>>,
+}
+
+impl EpochLoss {
+    fn add(&mut self, loss: &Tensor<1>, kind: Loss, rows: usize, n: usize) {
+        let loss = loss.clone().detach().without_autodiff();
+        let weighted = match kind {
+            Loss::SumSquared => loss,
+            Loss::MeanSquared => loss.mul_scalar(rows as f64 / n as f64),
+        };
+        self.sum = Some(match self.sum.take() {
+            None => weighted,
+            Some(acc) => acc + weighted,
+        });
+    }
+}
+
+/// scikit-learn's stopping rule (`sklearn/linear_model/_sgd_fast.pyx`): an epoch improves when
+/// its loss is below the best so far minus `tol`; training stops after `patience` epochs in a
+/// row without improvement.
+struct StoppingRule {
+    tol: f64,
+    patience: usize,
+    best: f64,
+    no_improvement: usize,
+}
+
+impl StoppingRule {
+    fn new(tol: f64, patience: usize) -> Self {
+        Self {
+            tol,
+            patience,
+            best: f64::INFINITY,
+            no_improvement: 0,
+        }
+    }
+
+    /// Records an epoch's loss; `true` when training should stop.
+    fn update(&mut self, loss: f64) -> bool {
+        if loss > self.best - self.tol {
+            self.no_improvement += 1;
+        } else {
+            self.no_improvement = 0;
+        }
+        if loss < self.best {
+            self.best = loss;
+        }
+        self.no_improvement >= self.patience
     }
 }
 

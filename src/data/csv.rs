@@ -43,28 +43,89 @@ impl Dataset {
         device: &Device,
     ) -> Result<Self> {
         let path = path.as_ref();
-        let shown = path.display().to_string();
-        let csv_error = |line: u64, column: &str, message: String| Error::Csv {
-            path: shown.clone(),
-            line,
-            column: column.to_string(),
-            message,
-        };
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader = ::csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
             .trim(::csv::Trim::All)
             .from_reader(std::io::BufReader::new(file));
+        let source = Source {
+            path: path.display().to_string(),
+        };
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| csv_error(1, "", e.to_string()))?
+            .map_err(|e| source.error(1, "", e.to_string()))?
             .iter()
             .map(str::to_string)
             .collect();
+        let columns = Columns::resolve(&source, &header, targets, features)?;
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        let mut record = ::csv::StringRecord::new();
+        let mut n = 0usize;
+        while reader.read_record(&mut record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            source.error(line, "", e.to_string())
+        })? {
+            let line = record.position().map_or(n as u64 + 2, |p| p.line());
+            let row = Row {
+                source: &source,
+                header: &header,
+                record: &record,
+                line,
+            };
+            row.check_width()?;
+            for &i in &columns.features {
+                x.push(row.value(i)?);
+            }
+            for &i in &columns.targets {
+                y.push(row.value(i)?);
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Err(Error::EmptyData {
+                what: format!("no data rows in {}", source.path),
+            });
+        }
+        let (m, k) = (columns.features.len(), columns.targets.len());
+        Self::from_flat(x, y, [n, m], k, device)
+    }
+}
+
+/// The file being read, for errors that say where.
+struct Source {
+    path: String,
+}
+
+impl Source {
+    fn error(&self, line: u64, column: &str, message: String) -> Error {
+        Error::Csv {
+            path: self.path.clone(),
+            line,
+            column: column.to_string(),
+            message,
+        }
+    }
+}
+
+/// The header positions of the target and feature columns.
+struct Columns {
+    targets: Vec<usize>,
+    features: Vec<usize>,
+}
+
+impl Columns {
+    /// Finds the named columns in the header; the features are every non-target column when
+    /// `features` is `None`.
+    fn resolve(
+        source: &Source,
+        header: &[String],
+        targets: &[&str],
+        features: Option<&[&str]>,
+    ) -> Result<Self> {
         let find = |name: &str| -> Result<usize> {
             header.iter().position(|h| h == name).ok_or_else(|| {
-                csv_error(
+                source.error(
                     1,
                     name,
                     format!(
@@ -79,72 +140,57 @@ impl Dataset {
                 what: "no target column named".into(),
             });
         }
-        let target_idx: Vec<usize> = targets.iter().map(|t| find(t)).collect::<Result<_>>()?;
-        let feature_idx: Vec<usize> = match features {
+        let targets: Vec<usize> = targets.iter().map(|t| find(t)).collect::<Result<_>>()?;
+        let features: Vec<usize> = match features {
             Some(names) => names.iter().map(|f| find(f)).collect::<Result<_>>()?,
-            None => (0..header.len())
-                .filter(|i| !target_idx.contains(i))
-                .collect(),
+            None => (0..header.len()).filter(|i| !targets.contains(i)).collect(),
         };
-        if feature_idx.is_empty() {
+        if features.is_empty() {
             return Err(Error::EmptyData {
-                what: format!("no feature columns in {shown}"),
+                what: format!("no feature columns in {}", source.path),
             });
         }
-        let mut x = Vec::new();
-        let mut y = Vec::new();
-        let mut record = ::csv::StringRecord::new();
-        let mut n = 0usize;
-        loop {
-            let more = reader.read_record(&mut record).map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                csv_error(line, "", e.to_string())
-            })?;
-            if !more {
-                break;
-            }
-            let line = record.position().map_or(n as u64 + 2, |p| p.line());
-            if record.len() != header.len() {
-                return Err(csv_error(
-                    line,
-                    "",
-                    format!(
-                        "ragged row: {} fields, the header has {}",
-                        record.len(),
-                        header.len()
-                    ),
-                ));
-            }
-            let parse = |i: usize| -> Result<f64> {
-                let (cell, name) = (&record[i], &header[i]);
-                if cell.is_empty() {
-                    return Err(csv_error(line, name, "empty cell".into()));
-                }
-                let value: f64 = cell
-                    .parse()
-                    .map_err(|_| csv_error(line, name, format!("{cell:?} is not a number")))?;
-                if !value.is_finite() {
-                    return Err(csv_error(
-                        line,
-                        name,
-                        format!("{cell:?} is not a finite number"),
-                    ));
-                }
-                Ok(value)
-            };
-            for &i in &feature_idx {
-                x.push(parse(i)?);
-            }
-            for &i in &target_idx {
-                y.push(parse(i)?);
-            }
-            n += 1;
+        Ok(Self { targets, features })
+    }
+}
+
+/// One data row of the file, at `line`.
+struct Row<'a> {
+    source: &'a Source,
+    header: &'a [String],
+    record: &'a ::csv::StringRecord,
+    line: u64,
+}
+
+impl Row<'_> {
+    fn check_width(&self) -> Result<()> {
+        if self.record.len() == self.header.len() {
+            return Ok(());
         }
-        if n == 0 {
-            return Err(Error::EmptyData {
-                what: format!("no data rows in {shown}"),
-            });
+        Err(self.source.error(
+            self.line,
+            "",
+            format!(
+                "ragged row: {} fields, the header has {}",
+                self.record.len(),
+                self.header.len()
+            ),
+        ))
+    }
+
+    /// The finite number in column `i`.
+    fn value(&self, i: usize) -> Result<f64> {
+        let (cell, name) = (&self.record[i], &self.header[i]);
+        let error = |message: String| self.source.error(self.line, name, message);
+        if cell.is_empty() {
+            return Err(error("empty cell".into()));
         }
-        Self::from_flat(x, y, [n, feature_idx.len()], target_idx.len(), device)
+        let value: f64 = cell
+            .parse()
+            .map_err(|_| error(format!("{cell:?} is not a number")))?;
+        if !value.is_finite() {
+            return Err(error(format!("{cell:?} is not a finite number")));
+        }
+        Ok(value)
     }
 }
