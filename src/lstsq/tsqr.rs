@@ -8,10 +8,17 @@
 //! caller scales `R`'s columns afterwards for rank decisions).
 //!
 //! The tile kernel is written for the compiler to vectorise: fixed-length columns, several
-//! independent accumulators, and an AVX2/FMA build selected at run time on x86-64.
+//! independent accumulators, register-blocked in compact WY form (4 reflectors at a time), and
+//! builds for AVX-512 (8 lanes, 4 columns per block) and AVX2 (4 lanes, 2 columns), both with
+//! FMA, selected at run time on x86-64; other targets get the portable build.
 
-/// Rows per tile: 64 rows x 34 columns of f64 stay in the L1 cache with `R`.
+/// Rows per tile: a tile of 128 rows x 34 columns of f64 (35 KB) stays in the L2 cache with `R`,
+/// and its columns are whole multiples of every lane width used below.
 pub(crate) const TILE: usize = 128;
+
+// The kernels walk a tile's columns in whole steps of their lane width and never handle a
+// tail: a TILE that is not a multiple of 2 LANES would drop rows silently.
+const _: () = assert!(TILE.is_multiple_of(2 * LANES));
 
 /// The running `R` of every row pushed so far.
 pub(crate) struct Tsqr {
@@ -119,7 +126,8 @@ fn fold_tile(r: &mut [f64], tile: &mut [f64], p: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("fma") {
+        // The AVX-512 build enables avx2 too: check every feature it was compiled with.
+        if has!("avx512f") && has!("avx2") && has!("fma") {
             // SAFETY: the CPU has the features this build of the kernel was compiled for.
             unsafe { fold_tile_avx512(r, tile, p) };
             return;
