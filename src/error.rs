@@ -60,6 +60,19 @@ pub enum Error {
         value: f64,
     },
 
+    /// A value or a size that cannot be represented or processed: a number too large for the
+    /// device's float type, a size whose arithmetic overflows or that cannot be allocated, a
+    /// range a plot cannot draw, squared errors that overflow.
+    #[error("{what} is out of range: {value} ({rule})")]
+    OutOfRange {
+        /// What is out of range, and where (the row and column of a value).
+        what: String,
+        /// The value or size, as written.
+        value: String,
+        /// The limit it passes, and what to do about it.
+        rule: String,
+    },
+
     /// A setting outside its allowed range.
     #[error("invalid {name} = {value}: {rule}")]
     InvalidHyperparameter {

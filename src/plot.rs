@@ -75,8 +75,9 @@ where
         .fold((1.0f64, f64::INFINITY, 0.0f64), |(x, lo, hi), &(s, l)| {
             (x.max(s), lo.min(l), hi.max(l))
         });
+    // Padded, and kept inside f64's range: plotters loops forever on an infinite axis.
     let (lmin, lmax) = if lmin.is_finite() {
-        (lmin * 0.8, lmax * 1.25)
+        (lmin * 0.8, (lmax * 1.25).min(f64::MAX))
     } else {
         (1e-3, 1.0)
     };
@@ -130,6 +131,33 @@ pub fn loss_history(history: &[LogEntry], path: impl AsRef<Path>) -> Result<()> 
     drawn.map_err(|e| relabel(e, path))
 }
 
+/// Plotters loops forever on an axis whose range is infinite: refuse non-finite predictions and
+/// values whose span overflows f64 (from below -9e307 to above 9e307, say).
+fn check_drawable(actual: &[f64], predicted: &[f64], width: usize) -> Result<()> {
+    if let Some(i) = predicted.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "predictions",
+            row: i / width.max(1),
+            column: i % width.max(1),
+            value: predicted[i],
+        });
+    }
+    let (lo, hi) = actual
+        .iter()
+        .chain(predicted)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if !(hi - lo).is_finite() {
+        return Err(Error::OutOfRange {
+            what: "the values to plot".into(),
+            value: format!("from {lo:e} to {hi:e}"),
+            rule: "their span overflows f64, so no axis can show them".into(),
+        });
+    }
+    Ok(())
+}
+
 fn scatter_chart<DB: DrawingBackend>(
     area: DrawingArea<DB, Shift>,
     actual: &[f64],
@@ -146,8 +174,8 @@ where
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
-    let pad = ((hi - lo) * 0.05).max(1e-12);
-    let range = (lo - pad)..(hi + pad);
+    let pad = ((hi / 2.0 - lo / 2.0) * 0.1).max(1e-12);
+    let range = (lo - pad).max(-f64::MAX)..(hi + pad).min(f64::MAX);
     let mut chart = ChartBuilder::on(&area)
         .caption(title, (FONT_NAME, 22))
         .margin(12)
@@ -197,6 +225,7 @@ pub fn predicted_vs_actual(
             predicted.len(),
         ));
     }
+    check_drawable(&actual, &predicted, data.n_targets())?;
     let (size, title) = ((600, 600), "Predicted vs actual");
     let drawn = if is_svg(path)? {
         scatter_chart(

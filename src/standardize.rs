@@ -38,16 +38,49 @@ pub struct Standardizer {
     constant: Vec<usize>,
 }
 
+/// Column means and population standard deviations, computed on the columns divided by a
+/// power of two near their largest magnitude: exact scaling, so the numbers are those of the
+/// plain formulas, but squares of values near the float type's limit (1e200 in f64, 1e20 in
+/// f32) no longer overflow to infinity (which made the column's scale infinite and the
+/// standardised column zero).
 fn moments(tensor: Tensor<2>) -> Result<(Vec<f64>, Vec<f64>)> {
-    let mean = tensor.clone().mean_dim(0);
-    let var = (tensor - mean.clone()).square().mean_dim(0);
+    let width = tensor.dims()[1];
+    let largest = read_f64(tensor.clone().abs().max_dim(0))?;
+    let scale: Vec<f64> = largest
+        .iter()
+        .map(|&a| {
+            if a > 0.0 {
+                pow2(a.log2().floor() as i32)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let row = Tensor::<2>::from_data(
+        TensorData::new(scale.clone(), [1, width]),
+        (&tensor.device(), tensor.dtype()),
+    );
+    let scaled = tensor / row;
+    let mean = scaled.clone().mean_dim(0);
+    let var = (scaled - mean.clone()).square().mean_dim(0);
+    let mean = read_f64(mean)?;
+    let var = read_f64(var)?;
     Ok((
-        read_f64(mean)?,
-        read_f64(var)?
-            .into_iter()
-            .map(|v| v.max(0.0).sqrt())
+        mean.iter().zip(&scale).map(|(m, s)| m * s).collect(),
+        var.iter()
+            .zip(&scale)
+            .map(|(v, s)| v.max(0.0).sqrt() * s)
             .collect(),
     ))
+}
+
+/// `2^e`, exact over the whole range of f64, subnormals included.
+fn pow2(e: i32) -> f64 {
+    if e < -1000 {
+        2f64.powi(e + 1000) * 2f64.powi(-1000)
+    } else {
+        2f64.powi(e)
+    }
 }
 
 /// Settings of a [`Standardizer`]; `fit` learns it from data (scikit-learn's

@@ -3,6 +3,7 @@
 use core::ops::ControlFlow;
 
 use burn::config::Config;
+use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -207,20 +208,25 @@ impl Trainer {
         let mut step = 0usize;
         let mut stop = StopReason::EpochsDone;
         let mut epochs_run = 0usize;
-        let mut last_loss: Option<(Tensor<1>, usize)> = None;
+        let mut guard: Option<Divergence> = None;
+        let mut last_batch: Option<(Tensor<2>, Tensor<2>, usize, usize)> = None;
 
         'epochs: for epoch in 0..cfg.epochs {
             epochs_run = epoch + 1;
             // The epoch's loss, summed on the device, only when the stopping rule needs it.
             let mut epoch_loss = EpochLoss::default();
             for (x, y, rows) in batches.epoch() {
+                last_batch = Some((x.clone(), y.clone(), rows, epoch));
                 optim.zero_grad();
-                let loss = cfg.loss.forward(model.forward(x), y);
+                let loss = cfg.loss.forward(model.forward(x), y.clone());
 
                 let read = LossRead::at(cfg, step);
                 if read != LossRead::None {
                     let value = read_scalar(loss.clone())?;
-                    check_finite_loss(value, step, epoch)?;
+                    match &guard {
+                        Some(guard) => guard.check(value, rows, step, epoch)?,
+                        None => guard = Some(Divergence::start(cfg.loss, value, &y, rows)?),
+                    }
                     if read == LossRead::Log {
                         let entry = LogEntry {
                             step,
@@ -241,13 +247,14 @@ impl Trainer {
 
                 optim.backward(&loss, &model);
                 model = optim.step(model)?;
-                last_loss = Some((loss.detach().without_autodiff(), epoch));
                 step += 1;
             }
 
             if let (Some(rule), Some(epoch_loss)) = (stopping.as_mut(), epoch_loss.sum) {
                 let value = read_scalar(epoch_loss)?;
-                check_finite_loss(value, step.saturating_sub(1), epoch)?;
+                if let Some(guard) = &guard {
+                    guard.check_epoch(value, data.n_samples(), step.saturating_sub(1), epoch)?;
+                }
                 let converged = rule.update(value);
                 log::debug!(
                     "linfit: epoch {epoch} loss {value:e}, {} epochs without improvement",
@@ -260,11 +267,16 @@ impl Trainer {
             }
         }
 
-        // The last step's loss: catches a divergence between guard points.
-        if stop == StopReason::EpochsDone
-            && let Some((loss, epoch)) = last_loss
-        {
-            check_finite_loss(read_scalar(loss)?, step.saturating_sub(1), epoch)?;
+        // The closing check: the trained parameters, and their loss on the last batch (after
+        // the last update, which no read point saw).
+        if let (Some(guard), Some((x, y, rows, epoch))) = (&guard, last_batch) {
+            let loss = read_scalar(cfg.loss.forward(model.valid().forward(x), y))?;
+            guard.check(loss, rows, step, epoch)?;
+            let finite = |values: &[f64]| values.iter().all(|v| v.is_finite());
+            let bias = model.try_bias()?.unwrap_or_default();
+            if !finite(&model.try_weights()?) || !finite(&bias) {
+                return Err(guard.diverged(f64::NAN, step, epoch, "the parameters are not finite"));
+            }
         }
         log::info!("linfit: training ended after {step} steps, {epochs_run} epochs: {stop:?}");
 
@@ -321,8 +333,8 @@ impl<'a> Batches<'a> {
     }
 }
 
-/// Whether a step's loss is read back to the host (one scalar, a device sync): at log points;
-/// and, with neither a log nor a stopping rule to notice a divergence, every
+/// Whether a step's loss is read back to the host (one scalar, a device sync): at step 0 and
+/// log points; and, with neither a log nor a stopping rule to notice a divergence, every
 /// [`DIVERGENCE_CHECK_EVERY`] steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LossRead {
@@ -334,6 +346,8 @@ enum LossRead {
 impl LossRead {
     fn at(cfg: &TrainerConfig, step: usize) -> Self {
         match cfg.log_every {
+            // The first loss is always read: the divergence rule measures growth from it.
+            None if step == 0 => LossRead::Guard,
             Some(k) if step.is_multiple_of(k) => LossRead::Log,
             Some(_) => LossRead::None,
             None if cfg.tol.is_none() && step.is_multiple_of(DIVERGENCE_CHECK_EVERY) => {
@@ -400,18 +414,93 @@ impl StoppingRule {
     }
 }
 
-fn check_finite_loss(loss: f64, step: usize, epoch: usize) -> Result<()> {
-    if loss.is_finite() {
-        return Ok(());
+/// How much the loss per row may grow over its reference before training counts as diverged.
+pub const DIVERGENCE_GROWTH: f64 = 1e10;
+
+/// The divergence rule: training has diverged when a loss read back is NaN or infinite, or
+/// when the loss per row (per element for the mean loss) exceeds [`DIVERGENCE_GROWTH`] times
+/// its reference, the larger of the first batch's loss per row under the initial model and
+/// under the zero model (`y^2` per row). Stable gradient descent on a least-squares loss does
+/// not raise the loss past both by ten orders of magnitude; a diverging run passes that within
+/// a few dozen steps of geometric growth. Checked at every loss read back (step 0, log points,
+/// every 256 steps without a log or `tol`, each epoch with `tol`) and on the final model.
+struct Divergence {
+    kind: Loss,
+    /// Loss per row at the start (0: only NaN and infinity count).
+    reference: f64,
+}
+
+impl Divergence {
+    /// The rule for a run whose first batch (targets `y`, `rows` rows) had loss `first`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] when that loss is not finite: no update has happened, so the data
+    /// or the initial parameters overflow the device's float type.
+    fn start(kind: Loss, first: f64, y: &Tensor<2>, rows: usize) -> Result<Self> {
+        if !first.is_finite() {
+            return Err(Error::OutOfRange {
+                what: "the initial model's loss on the first batch (before any update)".into(),
+                value: first.to_string(),
+                rule: "the squared errors overflow the device's float type: the data or the \
+                       initial parameters are too large; standardise them (Standardizer) or use \
+                       Precision::F64"
+                    .into(),
+            });
+        }
+        let zero_model = read_scalar(kind.forward(y.clone().zeros_like(), y.clone()))?;
+        let per_row = |v: f64| per_row(kind, v, rows);
+        let reference = per_row(first).max(if zero_model.is_finite() {
+            per_row(zero_model)
+        } else {
+            0.0
+        });
+        Ok(Self { kind, reference })
     }
-    Err(Error::Diverged {
-        step,
-        epoch,
-        loss,
-        hint: "The updates grew without bound: lower the learning rate (often by 10x), or \
-               standardise the features (zero mean, unit variance) so that one rate suits every \
-               coefficient; with the sum-of-squares loss, the usable rate also shrinks with the \
-               number of rows."
-            .into(),
-    })
+
+    /// Checks a batch loss of `rows` rows at `step`.
+    fn check(&self, loss: f64, rows: usize, step: usize, epoch: usize) -> Result<()> {
+        if !loss.is_finite() {
+            return Err(self.diverged(loss, step, epoch, "the loss is not finite"));
+        }
+        let growth = per_row(self.kind, loss, rows) / self.reference;
+        if self.reference > 0.0 && growth > DIVERGENCE_GROWTH {
+            return Err(self.diverged(
+                loss,
+                step,
+                epoch,
+                &format!(
+                    "the loss per row grew {growth:.1e}-fold from {:.6e} at the start",
+                    self.reference
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks an epoch's loss (the sum over its batches, or their row-weighted mean).
+    fn check_epoch(&self, loss: f64, n: usize, step: usize, epoch: usize) -> Result<()> {
+        self.check(loss, n, step, epoch)
+    }
+
+    fn diverged(&self, loss: f64, step: usize, epoch: usize, what: &str) -> Error {
+        Error::Diverged {
+            step,
+            epoch,
+            loss,
+            hint: format!(
+                "{what}. The updates grew without bound: lower the learning \
+                 rate (often by 10x), or standardise the features (zero mean, unit variance) so \
+                 that one rate suits every coefficient; with the sum-of-squares loss, the usable \
+                 rate also shrinks with the number of rows."
+            ),
+        }
+    }
+}
+
+/// A loss per row: the sum-of-squares loss divided by the rows, the mean loss as it is.
+fn per_row(kind: Loss, loss: f64, rows: usize) -> f64 {
+    match kind {
+        Loss::SumSquared => loss / rows.max(1) as f64,
+        Loss::MeanSquared => loss,
+    }
 }

@@ -285,7 +285,7 @@ fn save_and_load_round_trip_bit_exact_and_refuse_other_shapes() {
         let e = LinearModel::load(&path, m, k, bias, &dev).unwrap_err();
         assert!(matches!(e, Error::Load { .. }), "{m} {k} {bias}: {e}");
     }
-    let corrupt = temp("corrupt.bpk", "this is not a burnpack file");
+    let corrupt = temp("corrupt.bpk", &"this is not a burnpack file\n".repeat(20));
     let e = LinearModel::load(&corrupt, 3, 2, true, &dev).unwrap_err();
     assert!(matches!(e, Error::Load { .. }), "{e}");
     assert!(

@@ -319,7 +319,9 @@ fn divergence_is_reported_with_advice() {
             .unwrap_err();
         match &e {
             Error::Diverged { step, loss, .. } => {
-                assert!(!loss.is_finite());
+                // Caught either as a non-finite loss or by the growth rule (1e10 times the
+                // starting loss per row; the start here is below 1e3).
+                assert!(!loss.is_finite() || *loss > 1e10, "{loss}");
                 assert!(*step < 5000);
             }
             other => panic!("expected Diverged, got {other:?}"),

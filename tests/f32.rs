@@ -48,3 +48,48 @@ fn save_load_round_trip_in_f32_is_bit_exact() {
     assert_eq!(loaded.weights(), model.weights());
     assert_eq!(loaded.bias(), model.bias());
 }
+
+#[test]
+fn values_beyond_f32_are_refused_not_cast_to_infinity() {
+    // 1e39 > f32::MAX (3.4e38): on an f32 device it would silently become inf.
+    let dev = dev();
+    let out_of_range = |e: Error| {
+        assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+        assert!(e.to_string().contains("f32"), "{e}");
+    };
+    out_of_range(Dataset::from_rows(&[vec![1e39], vec![1.0]], &[1.0, 2.0], &dev).unwrap_err());
+    out_of_range(Dataset::from_rows(&[vec![1.0], vec![2.0]], &[1.0, -1e39], &dev).unwrap_err());
+    out_of_range(
+        Dataset::from_flat(vec![1.0, 2.0], vec![3.0, 1e300], [2, 1], 1, &dev).unwrap_err(),
+    );
+    out_of_range(LinearModel::from_values(1, &[1e39], None, &dev).unwrap_err());
+    let json = r#"{"format":"linfit.LinearModel","n_features":1,"n_targets":1,
+                   "precision":"f64","weights":[[1e39]],"bias":null}"#;
+    out_of_range(LinearModel::from_json(json, &dev).unwrap_err());
+    let huge = linfit::burn::nn::Initializer::Normal {
+        mean: 0.0,
+        std: 1e300,
+    };
+    out_of_range(
+        LinearModelConfig::new(3)
+            .with_initializer(huge)
+            .init(&dev)
+            .unwrap_err(),
+    );
+    let path = std::env::temp_dir().join(format!("linfit-f32-range-{}.csv", std::process::id()));
+    std::fs::write(&path, "x,y\n1,2\n1e39,3\n").unwrap();
+    out_of_range(Dataset::from_csv(&path, &["y"], &dev).unwrap_err());
+    std::fs::remove_file(&path).ok();
+    // Just below the limit is fine.
+    assert!(Dataset::from_rows(&[vec![3.0e38], vec![1.0]], &[1.0, 2.0], &dev).is_ok());
+}
+
+#[test]
+fn standardizer_handles_f32_columns_whose_squares_overflow() {
+    // i * 1e20 squares to 1e40 > f32::MAX; the standard deviation is 1e20 * sqrt(2).
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..5).map(|i| vec![i as f64 * 1e20]).collect();
+    let data = Dataset::from_rows(&rows, &[0.0; 5], &dev).unwrap();
+    let std = StandardizerConfig::new().fit(&data).unwrap().feature_std()[0];
+    assert!((std / (1e20 * 2f64.sqrt()) - 1.0).abs() < 1e-6, "{std}");
+}

@@ -48,7 +48,7 @@ impl Dataset {
             .has_headers(true)
             .flexible(true)
             .trim(::csv::Trim::All)
-            .from_reader(std::io::BufReader::new(file));
+            .from_reader(LineLimit::new(std::io::BufReader::new(file)));
         let source = Source {
             path: path.display().to_string(),
         };
@@ -63,7 +63,7 @@ impl Dataset {
         let mut record = ::csv::StringRecord::new();
         let mut n = 0usize;
         while reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
+            let line = e.position().map_or(n as u64 + 2, |p| p.line());
             source.error(line, "", e.to_string())
         })? {
             let line = record.position().map_or(n as u64 + 2, |p| p.line());
@@ -135,10 +135,42 @@ impl Columns {
                 )
             })
         };
+        if header.iter().all(String::is_empty) {
+            return Err(source.error(
+                1,
+                "",
+                "the file is empty: no header row naming the columns".into(),
+            ));
+        }
         if targets.is_empty() {
             return Err(Error::EmptyData {
                 what: "no target column named".into(),
             });
+        }
+        // A name used twice is ambiguous, and a target that is also a feature leaks the answer
+        // into the inputs: both are refused rather than resolved silently.
+        let named: Vec<&str> = targets
+            .iter()
+            .chain(features.unwrap_or(&[]))
+            .copied()
+            .collect();
+        for (i, name) in named.iter().enumerate() {
+            if named[..i].contains(name) {
+                let role = if i < targets.len() || !targets.contains(name) {
+                    "named twice"
+                } else {
+                    "named both as a target and as a feature"
+                };
+                return Err(source.error(1, name, format!("column {name:?} is {role}")));
+            }
+            let copies = header.iter().filter(|h| h == name).count();
+            if copies > 1 {
+                return Err(source.error(
+                    1,
+                    name,
+                    format!("the header has {copies} columns named {name:?}: which one is meant?"),
+                ));
+            }
         }
         let targets: Vec<usize> = targets.iter().map(|t| find(t)).collect::<Result<_>>()?;
         let features: Vec<usize> = match features {
@@ -167,30 +199,97 @@ impl Row<'_> {
         if self.record.len() == self.header.len() {
             return Ok(());
         }
+        // An unterminated quote swallows the rest of the file into one field.
+        let runaway = self.record.iter().any(|field| field.contains('\n'));
         Err(self.source.error(
             self.line,
             "",
             format!(
-                "ragged row: {} fields, the header has {}",
+                "ragged row: {} fields, the header has {}{}",
                 self.record.len(),
-                self.header.len()
+                self.header.len(),
+                if runaway {
+                    "; a quoted field runs over several lines: is a closing quote missing?"
+                } else {
+                    ""
+                }
             ),
         ))
     }
 
     /// The finite number in column `i`.
     fn value(&self, i: usize) -> Result<f64> {
-        let (cell, name) = (&self.record[i], &self.header[i]);
-        let error = |message: String| self.source.error(self.line, name, message);
+        let cell = &self.record[i];
+        let name = column_name(self.header, i);
+        let error = |message: String| self.source.error(self.line, &name, message);
         if cell.is_empty() {
             return Err(error("empty cell".into()));
         }
         let value: f64 = cell
             .parse()
-            .map_err(|_| error(format!("{cell:?} is not a number")))?;
+            .map_err(|_| error(format!("{} is not a number", quoted(cell))))?;
         if !value.is_finite() {
-            return Err(error(format!("{cell:?} is not a finite number")));
+            return Err(error(format!("{} is not a finite number", quoted(cell))));
         }
         Ok(value)
+    }
+}
+
+/// A column's name for messages; `#4 (unnamed)` for an empty header cell.
+fn column_name(header: &[String], i: usize) -> String {
+    match header[i].as_str() {
+        "" => format!("#{} (unnamed)", i + 1),
+        name => name.to_string(),
+    }
+}
+
+/// Cells echoed in messages are cut to this many characters.
+const ECHO_CHARS: usize = 40;
+
+/// A cell as messages show it: quoted, cut after [`ECHO_CHARS`] characters with its length.
+fn quoted(cell: &str) -> String {
+    match cell.char_indices().nth(ECHO_CHARS) {
+        None => format!("{cell:?}"),
+        Some((end, _)) => format!("{:?}... ({} bytes)", &cell[..end], cell.len()),
+    }
+}
+
+/// The longest line (bytes between newlines) a CSV file may have: a bound on what one record
+/// can make the parser hold, so that a file with no line breaks (`/dev/zero`, a binary file)
+/// is an error rather than an unbounded read.
+pub(crate) const MAX_LINE_BYTES: usize = 256 << 20;
+
+/// A reader that fails once more than [`MAX_LINE_BYTES`] pass without a newline.
+struct LineLimit<R> {
+    inner: R,
+    since_newline: usize,
+}
+
+impl<R> LineLimit<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            since_newline: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match buf[..n].iter().rposition(|&b| b == b'\n') {
+            Some(last) => self.since_newline = n - last - 1,
+            None => self.since_newline += n,
+        }
+        if self.since_newline > MAX_LINE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line longer than {} MiB: is this a CSV file?",
+                    MAX_LINE_BYTES >> 20
+                ),
+            ));
+        }
+        Ok(n)
     }
 }

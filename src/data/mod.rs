@@ -106,9 +106,18 @@ impl Dataset {
         device: &Device,
     ) -> Result<Self> {
         check_dims(n_samples, n_features, n_targets)?;
+        let precision = device_precision(device)?;
         for (what, len, expected) in [
-            ("features", features.len(), n_samples * n_features),
-            ("targets", targets.len(), n_samples * n_targets),
+            (
+                "features",
+                features.len(),
+                checked_size("features", n_samples, n_features)?,
+            ),
+            (
+                "targets",
+                targets.len(),
+                checked_size("targets", n_samples, n_targets)?,
+            ),
         ] {
             if len != expected {
                 return Err(Error::shape_mismatch(
@@ -118,9 +127,9 @@ impl Dataset {
                 ));
             }
         }
-        check_finite("features", &features, n_features)?;
-        check_finite("targets", &targets, n_targets)?;
-        let dtype = device_precision(device)?.dtype();
+        check_values("features", &features, n_features, precision)?;
+        check_values("targets", &targets, n_targets, precision)?;
+        let dtype = precision.dtype();
         let device = device.clone().without_autodiff();
         let features = Tensor::<2>::from_data(
             TensorData::new(features, [n_samples, n_features]),
@@ -290,6 +299,58 @@ fn flatten(what: &'static str, rows: &[Vec<f64>]) -> Result<(usize, usize, Vec<f
     }
     check_finite(what, &flat, width)?;
     Ok((rows.len(), width, flat))
+}
+
+/// `rows * columns`, or an error when the product overflows `usize`.
+pub(crate) fn checked_size(what: &str, rows: usize, columns: usize) -> Result<usize> {
+    rows.checked_mul(columns).ok_or_else(|| Error::OutOfRange {
+        what: format!("the size of the {what}"),
+        value: format!("{rows} x {columns}"),
+        rule: "the number of values overflows this machine's address space".into(),
+    })
+}
+
+/// An empty buffer with room for `len` values, or an error when this machine cannot hold them
+/// (instead of the abort of a failed allocation).
+pub(crate) fn try_values(what: &str, len: usize) -> Result<Vec<f64>> {
+    let mut values = Vec::new();
+    values
+        .try_reserve_exact(len)
+        .map_err(|e| Error::OutOfRange {
+            what: format!("the {what}"),
+            value: format!("{len} values ({} bytes)", len as f64 * 8.0),
+            rule: format!("this machine cannot hold them: {e}"),
+        })?;
+    Ok(values)
+}
+
+/// Checks that every value is finite and representable in `precision` (an f64 above f32's
+/// largest value would become infinite on an f32 device). `width` values make a row.
+pub(crate) fn check_values(
+    what: &'static str,
+    values: &[f64],
+    width: usize,
+    precision: Precision,
+) -> Result<()> {
+    check_finite(what, values, width)?;
+    if precision == Precision::F32
+        && let Some(i) = values.iter().position(|&v| (v as f32).is_infinite())
+    {
+        return Err(Error::OutOfRange {
+            what: format!(
+                "{what} at row {}, column {}",
+                i / width.max(1),
+                i % width.max(1)
+            ),
+            value: values[i].to_string(),
+            rule: format!(
+                "larger in magnitude than f32's largest value {:e}: rescale the data or use \
+                 Precision::F64",
+                f32::MAX
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn check_finite(what: &'static str, values: &[f64], width: usize) -> Result<()> {

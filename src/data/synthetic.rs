@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 
-use super::Dataset;
+use super::{Dataset, checked_size, try_values};
 use crate::{Error, Result};
 
 /// Settings of a synthetic regression problem: features `N(0, 1)`, true weights `U(0, 100)`
@@ -79,13 +79,14 @@ impl MakeRegression {
             context: "the distribution of the true weights",
             source: Box::new(e),
         })?;
-        let weights: Vec<f64> = (0..m * k).map(|_| weight_dist.sample(&mut rng)).collect();
+        let mut weights = try_values("true weights", checked_size("true weights", m, k)?)?;
+        weights.extend((0..m * k).map(|_| weight_dist.sample(&mut rng)));
         // Each collinear column: a fixed combination of the free columns.
         let mix: Vec<Vec<f64>> = (0..collinear)
             .map(|_| (0..free).map(|_| StandardNormal.sample(&mut rng)).collect())
             .collect();
-        let mut x = Vec::with_capacity(n * m);
-        let mut y = Vec::with_capacity(n * k);
+        let mut x = try_values("features", checked_size("features", n, m)?)?;
+        let mut y = try_values("targets", checked_size("targets", n, k)?)?;
         for _ in 0..n {
             let start = x.len();
             x.extend((0..free).map(|_| -> f64 { StandardNormal.sample(&mut rng) }));

@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal, Uniform};
 
 use super::LinearModel;
+use crate::data::{checked_size, try_values};
 use crate::{Error, Result};
 
 /// Settings of a [`LinearModel`]; `init` turns them into the module.
@@ -54,8 +55,9 @@ impl LinearModelConfig {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for zero features or targets; [`Error::InvalidHyperparameter`] for an
-    /// initializer whose parameters are invalid; [`Error::UnsupportedDtype`] for a device whose
-    /// float type is neither f32 nor f64.
+    /// initializer whose parameters are invalid; [`Error::OutOfRange`] for a size this machine
+    /// cannot hold or initial values too large for the device's float type;
+    /// [`Error::UnsupportedDtype`] for a device whose float type is neither f32 nor f64.
     pub fn init(&self, device: &Device) -> Result<LinearModel> {
         let (m, k) = (self.n_features, self.n_targets);
         if m == 0 || k == 0 {
@@ -67,9 +69,10 @@ impl LinearModelConfig {
         }
         let mut rng = StdRng::seed_from_u64(self.seed);
         // PyTorch's nn.Linear uses fan_in = m for both weight and bias; fan_out = k.
-        let weights = draw(&self.initializer, m * k, m, k, &mut rng)?;
+        let draw = Draw::of(&self.initializer, m, k)?;
+        let weights = draw.values("initial weights", checked_size("weights", m, k)?, &mut rng)?;
         let bias = if self.bias {
-            Some(draw(&self.initializer, k, m, k, &mut rng)?)
+            Some(draw.values("initial bias", k, &mut rng)?)
         } else {
             None
         };
@@ -77,71 +80,87 @@ impl LinearModelConfig {
     }
 }
 
-fn draw(
-    initializer: &Initializer,
-    len: usize,
-    fan_in: usize,
-    fan_out: usize,
-    rng: &mut StdRng,
-) -> Result<Vec<f64>> {
-    let invalid = |value: String, rule: &'static str| Error::InvalidHyperparameter {
-        name: "initializer",
-        value,
-        rule,
-    };
-    let uniform = |bound_low: f64, bound_high: f64, rng: &mut StdRng| -> Result<Vec<f64>> {
-        if !(bound_low.is_finite() && bound_high.is_finite()) || bound_low > bound_high {
-            return Err(invalid(
-                format!("{initializer:?}"),
-                "uniform bounds must be finite with min <= max",
-            ));
-        }
-        if bound_low == bound_high {
-            return Ok(vec![bound_low; len]);
-        }
-        let dist = Uniform::new(bound_low, bound_high)
-            .map_err(|_| invalid(format!("{initializer:?}"), "invalid uniform bounds"))?;
-        Ok((0..len).map(|_| dist.sample(rng)).collect())
-    };
-    let normal = |mean: f64, std: f64, rng: &mut StdRng| -> Result<Vec<f64>> {
-        if !(mean.is_finite() && std.is_finite()) || std < 0.0 {
-            return Err(invalid(
-                format!("{initializer:?}"),
-                "normal mean and std must be finite, std >= 0",
-            ));
-        }
-        let dist = Normal::new(mean, std)
-            .map_err(|_| invalid(format!("{initializer:?}"), "invalid normal parameters"))?;
-        Ok((0..len).map(|_| dist.sample(rng)).collect())
-    };
-    let fan = |fan_out_only: bool| if fan_out_only { fan_out } else { fan_in } as f64;
-    let xavier_std = (2.0 / (fan_in + fan_out) as f64).sqrt();
-    match *initializer {
-        Initializer::Constant { value } => {
-            if !value.is_finite() {
-                return Err(invalid(value.to_string(), "a constant must be finite"));
+/// What the values of one parameter are drawn from.
+enum Draw {
+    Constant(f64),
+    Uniform(Uniform<f64>),
+    Normal(Normal<f64>),
+}
+
+impl Draw {
+    /// The distribution of `initializer` for a layer of `fan_in` inputs and `fan_out` outputs.
+    fn of(initializer: &Initializer, fan_in: usize, fan_out: usize) -> Result<Self> {
+        let invalid = |value: String, rule: &'static str| Error::InvalidHyperparameter {
+            name: "initializer",
+            value,
+            rule,
+        };
+        let uniform = |low: f64, high: f64| -> Result<Draw> {
+            if !(low.is_finite() && high.is_finite()) || low > high {
+                return Err(invalid(
+                    format!("{initializer:?}"),
+                    "uniform bounds must be finite with min <= max",
+                ));
             }
-            Ok(vec![value; len])
+            if low == high {
+                return Ok(Draw::Constant(low));
+            }
+            Uniform::new(low, high)
+                .map(Draw::Uniform)
+                .map_err(|_| invalid(format!("{initializer:?}"), "invalid uniform bounds"))
+        };
+        let normal = |mean: f64, std: f64| -> Result<Draw> {
+            if !(mean.is_finite() && std.is_finite()) || std < 0.0 {
+                return Err(invalid(
+                    format!("{initializer:?}"),
+                    "normal mean and std must be finite, std >= 0",
+                ));
+            }
+            Normal::new(mean, std)
+                .map(Draw::Normal)
+                .map_err(|_| invalid(format!("{initializer:?}"), "invalid normal parameters"))
+        };
+        let fan = |fan_out_only: bool| if fan_out_only { fan_out } else { fan_in } as f64;
+        let xavier_std = (2.0 / (fan_in as f64 + fan_out as f64)).sqrt();
+        match *initializer {
+            Initializer::Constant { value } => {
+                if !value.is_finite() {
+                    return Err(invalid(value.to_string(), "a constant must be finite"));
+                }
+                Ok(Draw::Constant(value))
+            }
+            Initializer::Ones => Ok(Draw::Constant(1.0)),
+            Initializer::Zeros => Ok(Draw::Constant(0.0)),
+            Initializer::Uniform { min, max } => uniform(min, max),
+            Initializer::Normal { mean, std } => normal(mean, std),
+            Initializer::KaimingUniform { gain, fan_out_only } => {
+                let bound = 3.0f64.sqrt() * gain / fan(fan_out_only).sqrt();
+                uniform(-bound.abs(), bound.abs())
+            }
+            Initializer::KaimingNormal { gain, fan_out_only } => {
+                normal(0.0, gain.abs() / fan(fan_out_only).sqrt())
+            }
+            Initializer::XavierUniform { gain } => {
+                let bound = 3.0f64.sqrt() * gain * xavier_std;
+                uniform(-bound.abs(), bound.abs())
+            }
+            Initializer::XavierNormal { gain } => normal(0.0, gain.abs() * xavier_std),
+            Initializer::Orthogonal { .. } => Err(invalid(
+                format!("{initializer:?}"),
+                "orthogonal initialisation is not offered for a linear model (use Normal or KaimingUniform)",
+            )),
         }
-        Initializer::Ones => Ok(vec![1.0; len]),
-        Initializer::Zeros => Ok(vec![0.0; len]),
-        Initializer::Uniform { min, max } => uniform(min, max, rng),
-        Initializer::Normal { mean, std } => normal(mean, std, rng),
-        Initializer::KaimingUniform { gain, fan_out_only } => {
-            let bound = 3.0f64.sqrt() * gain / fan(fan_out_only).sqrt();
-            uniform(-bound.abs(), bound.abs(), rng)
+    }
+
+    /// `len` values, in a buffer reserved first, so that a size this machine cannot hold is an
+    /// error rather than an abort.
+    fn values(&self, what: &str, len: usize, rng: &mut StdRng) -> Result<Vec<f64>> {
+        let mut values = try_values(what, len)?;
+        match self {
+            Draw::Constant(value) => values.resize(len, *value),
+            Draw::Uniform(dist) => values.extend((0..len).map(|_| dist.sample(rng))),
+            Draw::Normal(dist) => values.extend((0..len).map(|_| dist.sample(rng))),
         }
-        Initializer::KaimingNormal { gain, fan_out_only } => {
-            normal(0.0, gain.abs() / fan(fan_out_only).sqrt(), rng)
-        }
-        Initializer::XavierUniform { gain } => {
-            let bound = 3.0f64.sqrt() * gain * xavier_std;
-            uniform(-bound.abs(), bound.abs(), rng)
-        }
-        Initializer::XavierNormal { gain } => normal(0.0, gain.abs() * xavier_std, rng),
-        Initializer::Orthogonal { .. } => Err(invalid(
-            format!("{initializer:?}"),
-            "orthogonal initialisation is not offered for a linear model (use Normal or KaimingUniform)",
-        )),
+        Ok(values)
     }
 }

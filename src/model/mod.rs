@@ -11,7 +11,7 @@ pub use persist::ModelCoefficients;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::data::Dataset;
+use crate::data::{Dataset, check_values};
 use crate::device::{device_precision, read_f64};
 use crate::{Error, Result};
 
@@ -36,8 +36,9 @@ impl LinearModel {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for no weights, [`Error::ShapeMismatch`] when the lengths do not fit,
-    /// [`Error::NonFinite`] for a NaN or infinite value, [`Error::UnsupportedDtype`] for a device
-    /// that is neither f32 nor f64.
+    /// [`Error::NonFinite`] for a NaN or infinite value, [`Error::OutOfRange`] for a value too
+    /// large for the device's float type, [`Error::UnsupportedDtype`] for a device that is
+    /// neither f32 nor f64.
     ///
     /// # Example
     /// ```
@@ -75,20 +76,10 @@ impl LinearModel {
                 bias.len(),
             ));
         }
-        for (what, values, width) in [
-            ("weights", weights, n_targets),
-            ("bias", bias.unwrap_or(&[]), n_targets),
-        ] {
-            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-                return Err(Error::NonFinite {
-                    what,
-                    row: i / width,
-                    column: i % width,
-                    value: values[i],
-                });
-            }
-        }
-        let dtype = device_precision(device)?.dtype();
+        let precision = device_precision(device)?;
+        check_values("weights", weights, n_targets, precision)?;
+        check_values("bias", bias.unwrap_or(&[]), n_targets, precision)?;
+        let dtype = precision.dtype();
         let device = device.clone().autodiff();
         let weight = Tensor::<2>::from_data(
             TensorData::new(weights.to_vec(), [n_features, n_targets]),

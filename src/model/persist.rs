@@ -7,6 +7,7 @@ use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::data::{check_values, checked_size, try_values};
 use crate::device::Precision;
 use crate::error::BoxError;
 use crate::model::LinearModel;
@@ -33,6 +34,31 @@ pub struct ModelCoefficients {
 
 const FORMAT: &str = "linfit.LinearModel";
 
+/// The length of the regular file at `path`; an error that says what is there otherwise (no
+/// file, a directory, a device such as `/dev/zero`).
+fn regular_file_len(path: &Path) -> Result<u64> {
+    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if metadata.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "is a directory, not a model file",
+            ),
+        ));
+    }
+    if !metadata.is_file() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "is not a regular file (a device or a pipe), not a model file",
+            ),
+        ));
+    }
+    Ok(metadata.len())
+}
+
 /// How files name a model's precision: `"f32"`, `"f64"`, or `"unknown"` for a model whose
 /// parameters another tool (Burn's quantisation, say) has moved to another float type.
 fn precision_label(precision: Option<Precision>) -> &'static str {
@@ -48,6 +74,7 @@ impl LinearModel {
     /// if it exists), in the model's precision.
     ///
     /// # Errors
+    /// [`Error::NonFinite`] for a model with a NaN or infinite parameter (a diverged one);
     /// [`Error::Io`] when the file cannot be written.
     ///
     /// # Example
@@ -64,6 +91,8 @@ impl LinearModel {
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        // `load` refuses non-finite values: refuse to write them.
+        self.coefficients()?;
         let precision = precision_label(self.precision());
         let mut store = BurnpackStore::from_file(path)
             .auto_extension(false)
@@ -81,7 +110,8 @@ impl LinearModel {
     ///
     /// # Errors
     /// [`Error::Load`] for a file of another shape, a missing or extra parameter, or a corrupt
-    /// file; [`Error::Io`] when it cannot be read.
+    /// file (also one too small for the shape asked for); [`Error::Io`] when it cannot be read,
+    /// is a directory or is not a regular file.
     pub fn load(
         path: impl AsRef<Path>,
         n_features: usize,
@@ -91,18 +121,28 @@ impl LinearModel {
     ) -> Result<Self> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            ));
-        }
+        let file_len = regular_file_len(path)?;
         if n_features == 0 || n_targets == 0 {
             return Err(Error::EmptyData {
                 what: "a model to load needs at least one feature and one target".into(),
             });
         }
-        let zeros = vec![0.0; n_features * n_targets];
+        // The file must at least hold the values asked for (4 bytes each in f32): checked before
+        // anything of that size is allocated.
+        let n_weights = checked_size("weights", n_features, n_targets)?;
+        let n_values = n_weights.saturating_add(if bias { n_targets } else { 0 });
+        if (n_values as u128) * 4 > u128::from(file_len) {
+            return Err(Error::Load {
+                path: shown,
+                message: format!(
+                    "a model with {n_features} features and {n_targets} targets has {n_values} \
+                     values, more than this {file_len}-byte file can hold"
+                ),
+                source: None,
+            });
+        }
+        let mut zeros = try_values("weights", n_weights)?;
+        zeros.resize(n_weights, 0.0);
         let bias_zeros = vec![0.0; n_targets];
         let mut model =
             LinearModel::from_values(n_features, &zeros, bias.then_some(&bias_zeros[..]), device)?;
@@ -151,24 +191,29 @@ impl LinearModel {
     /// The coefficients as plain data.
     ///
     /// # Errors
-    /// [`Error::Readback`] when the device fails.
+    /// [`Error::NonFinite`] for a NaN or infinite parameter; [`Error::Readback`] when the device
+    /// fails.
     pub fn coefficients(&self) -> Result<ModelCoefficients> {
         let (m, k) = (self.n_features(), self.n_targets());
         let w = self.try_weights()?;
+        let b = self.try_bias()?;
+        // A file that its own reader refuses is no export: a diverged model is an error here.
+        check_values("weights", &w, k, Precision::F64)?;
+        check_values("bias", b.as_deref().unwrap_or(&[]), k, Precision::F64)?;
         Ok(ModelCoefficients {
             format: FORMAT.into(),
             n_features: m,
             n_targets: k,
             precision: precision_label(self.precision()).into(),
             weights: (0..m).map(|j| w[j * k..(j + 1) * k].to_vec()).collect(),
-            bias: self.try_bias()?,
+            bias: b,
         })
     }
 
     /// The coefficients as pretty-printed JSON (see [`ModelCoefficients`]).
     ///
     /// # Errors
-    /// [`Error::Readback`] when the device fails.
+    /// As [`coefficients`](Self::coefficients).
     ///
     /// # Example
     /// ```

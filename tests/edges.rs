@@ -1,0 +1,375 @@
+//! Adversarial inputs at the edges: each ends as a clear `Err` or a correct result, never a
+//! panic, a hang or a silently wrong `Ok`. One test per cause (the f32 ones are in tests/f32.rs:
+//! a process has one precision per device).
+
+use std::path::PathBuf;
+
+use linfit::prelude::*;
+
+fn dev() -> Device {
+    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+}
+
+fn temp(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("linfit-edges-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// 20 rows of two features on the scale of 0..19: full-batch gradient descent on the mean
+/// squared error diverges for lr above 2 / lambda_max(H), H = (2/n) D^T D with D = [1 x1 x2];
+/// lambda_max >= 2 mean(x1^2) = 2 * 123.5 = 247 (a diagonal entry bounds it from below), so
+/// any lr above 2 / 247 = 0.0081 diverges.
+fn twenty_by_two(dev: &Device) -> Dataset {
+    let rows: Vec<Vec<f64>> = (0..20).map(|i| vec![i as f64, (i % 3) as f64]).collect();
+    let y: Vec<f64> = rows.iter().map(|r| 1.0 + 2.0 * r[0] - r[1]).collect();
+    Dataset::from_rows(&rows, &y, dev).unwrap()
+}
+
+fn model(dev: &Device) -> LinearModel {
+    LinearModelConfig::new(2).init(dev).unwrap()
+}
+
+fn assert_diverged(result: linfit::Result<Fitted>, case: &str) {
+    match result {
+        Err(Error::Diverged { hint, .. }) => {
+            assert!(hint.contains("learning rate"), "{case}: {hint}")
+        }
+        Err(other) => panic!("{case}: expected Diverged, got {other}"),
+        Ok(f) => panic!(
+            "{case}: diverged run returned Ok ({:?}, weights {:?})",
+            f.stop,
+            f.model.weights()
+        ),
+    }
+}
+
+#[test]
+fn divergence_is_never_ok() {
+    let dev = dev();
+    let data = twenty_by_two(&dev);
+    // (a) With tol, a rising loss used to count as "no improvement" and stop as Converged.
+    let trainer = TrainerConfig::new(SgdConfig::new(1e3))
+        .with_epochs(50)
+        .with_tol(Some(1e-4))
+        .init()
+        .unwrap();
+    assert_diverged(trainer.fit(model(&dev), &data), "lr 1e3 with tol");
+    // (b) Blow-ups that stay finite: each step multiplies the error along the top eigenvector
+    // by |1 - lr lambda_max| >= 2 * 247 - 1, so 20 steps reach ~1e54, far from overflow.
+    let trainer = TrainerConfig::new(SgdConfig::new(2.0))
+        .with_epochs(20)
+        .init()
+        .unwrap();
+    assert_diverged(trainer.fit(model(&dev), &data), "lr 2, 20 epochs");
+    // Dampening 3 makes the momentum buffer flip sign and grow (w ~ -1e63), at a rate that
+    // alone would converge.
+    let trainer = TrainerConfig::new(SgdConfig::new(0.001).with_momentum(0.9).with_dampening(3.0))
+        .with_epochs(200)
+        .init()
+        .unwrap();
+    assert_diverged(trainer.fit(model(&dev), &data), "dampening 3");
+    // (c) One update to infinity: the loss before it was finite, the parameters after are not.
+    let trainer = TrainerConfig::new(SgdConfig::new(1e308))
+        .with_epochs(1)
+        .init()
+        .unwrap();
+    assert_diverged(trainer.fit(model(&dev), &data), "lr 1e308, 1 epoch");
+    // Mini-batches and a log: the growth rule also applies per batch.
+    let trainer = TrainerConfig::new(SgdConfig::new(0.5))
+        .with_epochs(30)
+        .with_batch_size(Some(4))
+        .with_log_every(Some(3))
+        .init()
+        .unwrap();
+    assert_diverged(trainer.fit(model(&dev), &data), "mini-batches, lr 0.5");
+}
+
+#[test]
+fn stable_training_is_not_flagged() {
+    // A stable rate (below 2 / lambda_max, see twenty_by_two) and momentum, whose loss rises
+    // for a while before falling: the growth rule must not fire.
+    let dev = dev();
+    let data = twenty_by_two(&dev);
+    for (lr, momentum, tol) in [
+        (0.005, 0.0, None),
+        (0.002, 0.95, None),
+        (0.005, 0.0, Some(0.0)),
+    ] {
+        let fitted = TrainerConfig::new(SgdConfig::new(lr).with_momentum(momentum))
+            .with_epochs(3000)
+            .with_tol(tol)
+            .init()
+            .unwrap()
+            .fit(model(&dev), &data)
+            .unwrap();
+        let mse = metrics::mse(&fitted.model, &data).unwrap();
+        assert!(mse < 1e-3, "lr {lr} momentum {momentum}: mse {mse}");
+    }
+}
+
+#[test]
+fn data_that_overflow_are_not_called_divergence() {
+    // Squares of 1e200 overflow f64 before any update: the error says so, not "lower the rate".
+    let dev = dev();
+    let rows = vec![vec![1e200], vec![2e200], vec![3e200]];
+    let data = Dataset::from_rows(&rows, &[1.0, 2.0, 3.0], &dev).unwrap();
+    let model = LinearModel::from_values(1, &[1.0], Some(&[0.0]), &dev).unwrap();
+    let e = TrainerConfig::new(SgdConfig::new(0.1))
+        .init()
+        .unwrap()
+        .fit(model, &data)
+        .unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    assert!(e.to_string().contains("before any update"), "{e}");
+}
+
+#[test]
+fn a_diverged_model_is_neither_saved_nor_exported() {
+    // The explicit loop returns what the user computes, like PyTorch; writing it is refused.
+    let dev = dev();
+    let data = twenty_by_two(&dev);
+    let mut model = model(&dev);
+    let mut sgd = SgdConfig::new(1e308).init().unwrap();
+    sgd.backward(
+        &Loss::SumSquared.forward(model.forward(data.features()), data.targets()),
+        &model,
+    );
+    model = sgd.step(model).unwrap();
+    assert!(model.weights().iter().any(|w| !w.is_finite()));
+    assert!(matches!(model.to_json(), Err(Error::NonFinite { .. })));
+    let path = temp("diverged.bpk", b"");
+    assert!(matches!(model.save(&path), Err(Error::NonFinite { .. })));
+}
+
+#[test]
+fn sizes_that_overflow_or_cannot_be_held_are_errors() {
+    let dev = dev();
+    // n * m wraps to 0 in usize arithmetic.
+    let e = Dataset::from_flat(vec![], vec![], [1 << 63, 2], 1, &dev).unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    let e = MakeRegression::new(1 << 63, 2).generate(&dev).unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    let e = MakeRegression::new(1 << 40, 4).generate(&dev).unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    let e = LinearModelConfig::new(usize::MAX).init(&dev).unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    let e = LinearModelConfig::new(1 << 40).init(&dev).unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+
+    // Loading checks the shape against the file before allocating it.
+    let small = LinearModel::from_values(2, &[1.0, 2.0], Some(&[3.0]), &dev).unwrap();
+    let path = temp("small.bpk", b"");
+    small.save(&path).unwrap();
+    for (m, k) in [(usize::MAX, 1), (1 << 32, 1 << 32), (1 << 20, 1)] {
+        let e = LinearModel::load(&path, m, k, true, &dev).unwrap_err();
+        assert!(
+            matches!(e, Error::Load { .. } | Error::OutOfRange { .. }),
+            "{m} x {k}: {e}"
+        );
+    }
+}
+
+#[test]
+fn loading_a_directory_or_a_device_says_what_it_is() {
+    let dev = dev();
+    let dir = std::env::temp_dir();
+    let e = LinearModel::load(&dir, 2, 1, true, &dev).unwrap_err();
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    let e = LinearModel::load("/dev/zero", 2, 1, true, &dev).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    let e = LinearModel::load("/nonexistent/model.bpk", 2, 1, true, &dev).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+}
+
+#[test]
+fn csv_without_line_breaks_is_refused_not_read_forever() {
+    // /dev/zero has no newline: the header would grow without bound.
+    let dev = dev();
+    let e = Dataset::from_csv("/dev/zero", &["y"], &dev).unwrap_err();
+    assert!(e.to_string().contains("longer than"), "{e}");
+}
+
+#[test]
+fn csv_target_columns_cannot_leak_into_the_features() {
+    let dev = dev();
+    /// (file, contents, targets, features, what the message says)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a [&'a str],
+        Option<&'a [&'a str]>,
+        &'a str,
+    );
+    let cases: [Case; 4] = [
+        (
+            "dup_header.csv",
+            "x,y,y\n1,2,3\n",
+            &["y"],
+            None,
+            "2 columns named",
+        ),
+        ("twice.csv", "x,y\n1,2\n", &["y", "y"], None, "named twice"),
+        (
+            "both.csv",
+            "x,y\n1,2\n",
+            &["y"],
+            Some(&["x", "y"]),
+            "both as a target and as a feature",
+        ),
+        (
+            "dup_feature.csv",
+            "x,x,y\n1,2,3\n",
+            &["y"],
+            Some(&["x"]),
+            "2 columns named",
+        ),
+    ];
+    for (name, text, targets, features, expected) in cases {
+        let path = temp(name, text.as_bytes());
+        let e = Dataset::from_csv_columns(&path, targets, features, &dev).unwrap_err();
+        assert!(matches!(e, Error::Csv { .. }), "{name}: {e}");
+        assert!(e.to_string().contains(expected), "{name}: {e}");
+    }
+}
+
+#[test]
+fn csv_messages_say_what_is_wrong() {
+    let dev = dev();
+    // An empty file, and one holding only a byte-order mark.
+    for (name, text) in [("empty.csv", &b""[..]), ("bom.csv", &b"\xef\xbb\xbf"[..])] {
+        let e = Dataset::from_csv(temp(name, text), &["y"], &dev).unwrap_err();
+        assert!(e.to_string().contains("the file is empty"), "{name}: {e}");
+    }
+    // A 1 MB bad cell is not echoed whole.
+    let big = format!("x,y\n{},1\n", "z".repeat(1 << 20));
+    let e = Dataset::from_csv(temp("big.csv", big.as_bytes()), &["y"], &dev).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.len() < 400 && msg.contains("1048576 bytes"),
+        "{}",
+        &msg[..200]
+    );
+    // An empty header name is named by its position.
+    let e = Dataset::from_csv(temp("noname.csv", b"a,,y\n1,,2\n"), &["y"], &dev).unwrap_err();
+    assert!(e.to_string().contains("#2 (unnamed)"), "{e}");
+    // An unterminated quote is named as such.
+    let text = b"x,y\n1,2\n\"3,4\n5,6\n";
+    let e = Dataset::from_csv(temp("quote.csv", text), &["y"], &dev).unwrap_err();
+    assert!(e.to_string().contains("closing quote"), "{e}");
+}
+
+#[test]
+fn a_split_never_leaves_a_side_empty() {
+    let dev = dev();
+    let fractions = [
+        1e-320,
+        1e-300,
+        1e-9,
+        0.01,
+        0.1,
+        0.25,
+        0.5,
+        0.75,
+        0.9,
+        0.99,
+        0.999_999_999,
+        1.0 - 1e-16,
+    ];
+    for n in 1..40usize {
+        let rows: Vec<Vec<f64>> = (0..n).map(|i| vec![i as f64]).collect();
+        let data = Dataset::from_rows(&rows, &vec![0.0; n], &dev).unwrap();
+        for &f in &fractions {
+            match data.train_test_split(f, 7) {
+                Ok((train, test)) => {
+                    assert!(train.n_samples() > 0 && test.n_samples() > 0, "n {n} f {f}");
+                    assert_eq!(train.n_samples() + test.n_samples(), n);
+                }
+                Err(e) => assert!(matches!(e, Error::InvalidHyperparameter { .. }), "{e}"),
+            }
+        }
+    }
+}
+
+/// Runs `f` on its own thread and fails the test if it takes longer than `seconds`.
+fn within<T: Send + 'static>(seconds: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(seconds))
+        .expect("did not finish in time (a hang)")
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn plots_of_extreme_values_end() {
+    use linfit::plot;
+    let dev = dev();
+    let png = |name: &str| temp(name, b"");
+    // Targets at +-1.5e308: their span overflows f64.
+    let rows = vec![vec![0.0], vec![1.0], vec![2.0]];
+    let data = Dataset::from_rows(&rows, &[-1.5e308, 0.0, 1.5e308], &dev).unwrap();
+    let model = LinearModel::from_values(1, &[1.0], Some(&[0.0]), &dev).unwrap();
+    let path = png("span.png");
+    let e = within(60, move || plot::predicted_vs_actual(&model, &data, &path)).unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    // Predictions at infinity.
+    let data = Dataset::from_rows(&rows, &[0.0, 1.0, 2.0], &dev).unwrap();
+    let model = LinearModel::from_values(1, &[f64::MAX], Some(&[f64::MAX]), &dev).unwrap();
+    let path = png("inf.png");
+    let e = within(60, move || plot::predicted_vs_actual(&model, &data, &path)).unwrap_err();
+    assert!(matches!(e, Error::NonFinite { .. }), "{e}");
+    // Large but drawable values are drawn.
+    let data = Dataset::from_rows(&rows, &[1e300, 2e300, 3e300], &dev).unwrap();
+    let model = LinearModel::from_values(1, &[1e300], Some(&[1e300]), &dev).unwrap();
+    let path = png("large.png");
+    within(60, move || plot::predicted_vs_actual(&model, &data, &path)).unwrap();
+    // A loss history near f64::MAX (three targets of 7.5e153 square to 1.69e308 in all).
+    let data = Dataset::from_rows(&rows, &[7.5e153, -7.5e153, 7.5e153], &dev).unwrap();
+    let fitted = TrainerConfig::new(SgdConfig::new(1e-3))
+        .with_epochs(3)
+        .with_log_every(Some(1))
+        .with_loss(Loss::SumSquared)
+        .init()
+        .unwrap()
+        .fit(
+            LinearModel::from_values(1, &[0.0], Some(&[0.0]), &dev).unwrap(),
+            &data,
+        )
+        .unwrap();
+    assert!(
+        fitted.history[0].loss > 1.6e308,
+        "{}",
+        fitted.history[0].loss
+    );
+    let path = png("loss.png");
+    within(60, move || plot::loss_history(&fitted.history, &path)).unwrap();
+}
+
+#[test]
+fn standardizer_handles_columns_whose_squares_overflow() {
+    // Column i * 1e200: its squares overflow f64, its standard deviation (1e200 * sqrt(2) for
+    // i = 0..4, population formula: the values' spread is 1e200 * std(0..4) = 1e200 * sqrt(2))
+    // does not.
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..5).map(|i| vec![i as f64 * 1e200, i as f64]).collect();
+    let data = Dataset::from_rows(&rows, &[0.0; 5], &dev).unwrap();
+    let scaler = StandardizerConfig::new().fit(&data).unwrap();
+    let std = scaler.feature_std();
+    assert!(
+        (std[0] / (1e200 * 2f64.sqrt()) - 1.0).abs() < 1e-14,
+        "{std:?}"
+    );
+    assert!((std[1] / 2f64.sqrt() - 1.0).abs() < 1e-14, "{std:?}");
+    assert!(scaler.constant_columns().is_empty());
+    let z = scaler.transform(&data).unwrap().features();
+    let z: Vec<f64> = z.try_into_vec_as::<f64>().unwrap();
+    // Both columns standardise to the same values: (i - 2) / sqrt(2).
+    for (i, pair) in z.chunks(2).enumerate() {
+        let expected = (i as f64 - 2.0) / 2f64.sqrt();
+        assert!((pair[0] - expected).abs() < 1e-14 && (pair[1] - expected).abs() < 1e-14);
+    }
+}
