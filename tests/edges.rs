@@ -373,3 +373,104 @@ fn standardizer_handles_columns_whose_squares_overflow() {
         assert!((pair[0] - expected).abs() < 1e-14 && (pair[1] - expected).abs() < 1e-14);
     }
 }
+
+#[test]
+fn designs_of_rank_zero_are_solved_by_every_solver() {
+    // Nothing to identify: w = 0 (minimum norm), b = mean(y), rank 0, every direction null.
+    let dev = dev();
+    /// (what, rows, targets, intercept)
+    type Case = (&'static str, Vec<Vec<f64>>, Vec<f64>, bool);
+    let cases: Vec<Case> = vec![
+        ("one row", vec![vec![1.0, 2.0]], vec![3.0], true),
+        (
+            "constant columns",
+            vec![vec![1.0, 5.0], vec![1.0, 5.0], vec![1.0, 5.0]],
+            vec![1.0, 2.0, 6.0],
+            true,
+        ),
+        (
+            "zero features, no intercept",
+            vec![vec![0.0, 0.0], vec![0.0, 0.0]],
+            vec![1.0, 2.0],
+            false,
+        ),
+    ];
+    for (name, rows, y, intercept) in cases {
+        let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+        let mean = y.iter().sum::<f64>() / y.len() as f64;
+        for solver in [
+            Solver::Qr,
+            Solver::Svd,
+            Solver::NormalEquations,
+            Solver::Auto,
+        ] {
+            let fit = LeastSquares::new()
+                .with_solver(solver)
+                .with_intercept(intercept)
+                .fit(&data)
+                .unwrap_or_else(|e| panic!("{name} {solver:?}: {e}"));
+            assert_eq!(fit.rank(), 0, "{name} {solver:?}");
+            assert_eq!(fit.model().weights(), vec![0.0, 0.0], "{name} {solver:?}");
+            if intercept {
+                let b = fit.model().bias().unwrap()[0];
+                assert!((b - mean).abs() < 1e-14, "{name} {solver:?}: b {b}");
+            }
+            assert_eq!(fit.null_space().len(), 2, "{name} {solver:?}");
+            let _ = fit.summary().to_string();
+        }
+    }
+    // Tall data take the streamed QR (over 2^20 entries): constant columns there too.
+    let n = 300_000;
+    let y: Vec<f64> = (0..n).map(|i| (i % 10) as f64).collect();
+    let data = Dataset::from_flat(vec![3.0; n * 4], y, [n, 4], 1, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd] {
+        let fit = LeastSquares::new().with_solver(solver).fit(&data).unwrap();
+        assert_eq!(
+            (fit.rank(), fit.model().weights()),
+            (0, vec![0.0; 4]),
+            "{solver:?}"
+        );
+        let b = fit.model().bias().unwrap()[0];
+        assert!((b - 4.5).abs() < 1e-12, "tall {solver:?}: b {b}");
+    }
+    let x = [2.0; 6];
+    let y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let fit = LeastSquares::new().fit_polynomial(&x, &y, 2, &dev).unwrap();
+    let c = fit.coefficients();
+    assert!(
+        (c[0] - 3.5).abs() < 1e-14 && c[1] == 0.0 && c[2] == 0.0,
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_damaged_model_file_is_refused_not_loaded_with_other_weights() {
+    // Every single-byte flip of a saved model either fails to load or loads the same values:
+    // none gives other weights silently (24 of 520 did before the checksum).
+    let dev = dev();
+    let model = LinearModel::from_values(
+        3,
+        &[1.5, -2.0, 0.25, 8.0, -0.5, 3.0],
+        Some(&[0.1, 0.2]),
+        &dev,
+    )
+    .unwrap();
+    let path = temp("flip.bpk", b"");
+    model.save(&path).unwrap();
+    let original = std::fs::read(&path).unwrap();
+    let (mut refused, mut same) = (0, 0);
+    for i in 0..original.len() {
+        let mut bytes = original.clone();
+        bytes[i] ^= 0x5a;
+        let flipped = temp("flipped.bpk", &bytes);
+        match LinearModel::load(&flipped, 3, 2, true, &dev) {
+            Err(_) => refused += 1,
+            Ok(loaded) => {
+                assert_eq!(loaded.weights(), model.weights(), "byte {i}: other weights");
+                assert_eq!(loaded.bias(), model.bias(), "byte {i}: other bias");
+                same += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "{refused} refused, {same} harmless");
+}

@@ -28,8 +28,13 @@ use crate::{Error, Result};
 pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> Result<Solution> {
     let (n, m) = (host.n, host.m);
     let (x_mean, y_mean) = host.means(intercept);
-    let scale: Vec<f64> = host
-        .centred_norms(&x_mean)
+    let norms = host.centred_norms(&x_mean);
+    if norms.iter().all(|&d| d == 0.0) {
+        // Nothing varies: no direction is identified (and Householder QR of a zero matrix
+        // has no reflectors to build).
+        return Ok(Solution::rank_zero((x_mean, y_mean), intercept));
+    }
+    let scale: Vec<f64> = norms
         .into_iter()
         .map(|d| if d > 0.0 { d } else { 1.0 })
         .collect();

@@ -65,6 +65,25 @@ impl Solution {
     }
 }
 
+impl Solution {
+    /// The solution of a design with no variation at all (every centred column zero, or every
+    /// column zero without intercept): weights 0, intercepts `mean(y)`, rank 0, every
+    /// direction in the null space.
+    pub(super) fn rank_zero((x_mean, y_mean): (Vec<f64>, Vec<f64>), intercept: bool) -> Self {
+        let (m, k) = (x_mean.len(), y_mean.len());
+        let identity = Mat::<f64>::identity(m, m);
+        Solution::assemble(
+            vec![vec![0.0; k]; m],
+            (x_mean, y_mean),
+            intercept,
+            identity.as_ref(),
+            vec![0.0; m],
+            0,
+            0.0,
+        )
+    }
+}
+
 /// Default rank tolerance, relative to the largest singular value: `eps * max(n, m)` (numpy's
 /// `matrix_rank` and LAPACK's `gelsd` with `rcond=None`).
 fn default_rcond(n: usize, m: usize) -> f64 {

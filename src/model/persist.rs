@@ -34,6 +34,66 @@ pub struct ModelCoefficients {
 
 const FORMAT: &str = "linfit.LinearModel";
 
+/// The metadata key of the CRC-32 of a saved model's tensors.
+const CHECKSUM_KEY: &str = "linfit.crc32";
+
+/// The bytes burnpack stores for a tensor of `values` in `precision`: little-endian floats.
+/// (The values were read back from that precision, so the conversion is exact.)
+fn stored_bytes(values: &[f64], precision: Precision) -> Vec<u8> {
+    match precision {
+        Precision::F64 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        Precision::F32 => values
+            .iter()
+            .flat_map(|&v| (v as f32).to_le_bytes())
+            .collect(),
+    }
+}
+
+/// CRC-32 of named tensors' bytes, in name order, each as its name then its data, in hex.
+fn checksum<N: AsRef<str>>(mut tensors: Vec<(N, Vec<u8>)>) -> String {
+    tensors.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+    let mut hasher = crc32fast::Hasher::new();
+    for (name, bytes) in &tensors {
+        hasher.update(name.as_ref().as_bytes());
+        hasher.update(bytes);
+    }
+    format!("{:08x}", hasher.finalize())
+}
+
+/// Compares the checksum `save` stored with the tensors in the file, before anything is
+/// loaded: a damaged data region (a flipped byte) would otherwise load as other weights.
+/// Files without a checksum (written before linfit stored one) are accepted as they are.
+fn verify_checksum(path: &Path) -> Result<()> {
+    let shown = path.display().to_string();
+    let load_error = |message: String, source: Option<BoxError>| Error::Load {
+        path: shown.clone(),
+        message,
+        source,
+    };
+    let reader = burn::store::burn_pack::Reader::from_file_exact(path)
+        .map_err(|e| load_error(e.to_string(), Some(Box::new(e))))?;
+    let Some(expected) = reader.metadata().get(CHECKSUM_KEY).cloned() else {
+        return Ok(());
+    };
+    let mut tensors = Vec::new();
+    for name in reader.tensor_names() {
+        let bytes = reader
+            .tensor_data(name)
+            .map_err(|e| load_error(e.to_string(), Some(Box::new(e))))?;
+        tensors.push((name.to_string(), bytes));
+    }
+    let actual = checksum(tensors);
+    if actual != expected {
+        return Err(load_error(
+            format!(
+                "the file is damaged: its tensors' checksum is {actual}, it was saved as {expected}"
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
 /// The length of the regular file at `path`; an error that says what is there otherwise (no
 /// file, a directory, a device such as `/dev/zero`).
 fn regular_file_len(path: &Path) -> Result<u64> {
@@ -92,13 +152,21 @@ impl LinearModel {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         // `load` refuses non-finite values: refuse to write them.
-        self.coefficients()?;
+        let coefficients = self.coefficients()?;
         let precision = precision_label(self.precision());
         let mut store = BurnpackStore::from_file(path)
             .auto_extension(false)
             .overwrite(true)
             .metadata("format", FORMAT)
             .metadata("precision", precision);
+        if let Some(precision) = self.precision() {
+            let w: Vec<f64> = coefficients.weights.iter().flatten().copied().collect();
+            let mut tensors = vec![("weight", stored_bytes(&w, precision))];
+            if let Some(b) = &coefficients.bias {
+                tensors.push(("bias", stored_bytes(b, precision)));
+            }
+            store = store.metadata(CHECKSUM_KEY, checksum(tensors));
+        }
         self.valid()
             .save_into(&mut store)
             .map_err(|e| Error::io(path, e))
@@ -122,6 +190,7 @@ impl LinearModel {
         let path = path.as_ref();
         let shown = path.display().to_string();
         let file_len = regular_file_len(path)?;
+        verify_checksum(path)?;
         if n_features == 0 || n_targets == 0 {
             return Err(Error::EmptyData {
                 what: "a model to load needs at least one feature and one target".into(),
