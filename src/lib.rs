@@ -95,6 +95,7 @@
 pub mod data;
 pub mod device;
 mod error;
+mod float;
 pub mod loss;
 pub mod lstsq;
 pub mod metrics;

@@ -5,6 +5,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use crate::data::Dataset;
 use crate::device::read_f64;
+use crate::float::{exponent, scale2};
 use crate::model::LinearModel;
 use crate::{Error, Result};
 
@@ -50,7 +51,7 @@ fn moments(tensor: Tensor<2>) -> Result<(Vec<f64>, Vec<f64>)> {
         .iter()
         .map(|&a| {
             if a > 0.0 {
-                pow2(a.log2().floor() as i32)
+                scale2(1.0, exponent(a))
             } else {
                 1.0
             }
@@ -72,15 +73,6 @@ fn moments(tensor: Tensor<2>) -> Result<(Vec<f64>, Vec<f64>)> {
             .map(|(v, s)| v.max(0.0).sqrt() * s)
             .collect(),
     ))
-}
-
-/// `2^e`, exact over the whole range of f64, subnormals included.
-fn pow2(e: i32) -> f64 {
-    if e < -1000 {
-        2f64.powi(e + 1000) * 2f64.powi(-1000)
-    } else {
-        2f64.powi(e)
-    }
 }
 
 /// Settings of a [`Standardizer`]; `fit` learns it from data (scikit-learn's

@@ -474,3 +474,112 @@ fn a_damaged_model_file_is_refused_not_loaded_with_other_weights() {
     }
     assert!(refused > 0, "{refused} refused, {same} harmless");
 }
+
+/// Weights and intercept of a one-target fit.
+fn solve(data: &Dataset, solver: Solver) -> linfit::Result<(Vec<f64>, f64, usize)> {
+    let fit = LeastSquares::new().with_solver(solver).fit(data)?;
+    let b = fit.model().bias().unwrap()[0];
+    let _ = fit.summary().to_string();
+    Ok((fit.model().weights(), b, fit.rank()))
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * b.abs().max(f64::MIN_POSITIVE)
+}
+
+#[test]
+fn closed_form_answers_do_not_depend_on_the_units() {
+    let dev = dev();
+    // A column near 1e200 next to one near 1: y = 1 + 2 x2 + 3e-200 x1 exactly (x1 = k 1e200,
+    // so 3e-200 x1 = 3k up to one rounding), 12 rows, full rank: the answer is unique.
+    let rows: Vec<Vec<f64>> = (0..12)
+        .map(|i| vec![((5 * i) % 7) as f64 * 1e200, ((3 * i) % 5) as f64])
+        .collect();
+    let y: Vec<f64> = rows
+        .iter()
+        .map(|r| 1.0 + 2.0 * r[1] + 3e-200 * r[0])
+        .collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd, Solver::Auto] {
+        let (w, b, rank) = solve(&data, solver).unwrap();
+        assert_eq!(rank, 2, "{solver:?}");
+        assert!(
+            close(w[0], 3e-200, 1e-12) && close(w[1], 2.0, 1e-12),
+            "{solver:?}: {w:?}"
+        );
+        assert!(close(b, 1.0, 1e-12), "{solver:?}: b {b}");
+    }
+    // The same design with its second column in other units (x 1e100): Svd decides the rank
+    // as Qr does, on the column-scaled design, so the answer only changes by the units.
+    let scaled: Vec<Vec<f64>> = rows.iter().map(|r| vec![r[0], r[1] * 1e100]).collect();
+    let data = Dataset::from_rows(&scaled, &y, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd] {
+        let (w, _, rank) = solve(&data, solver).unwrap();
+        assert_eq!(rank, 2, "{solver:?}");
+        assert!(close(w[1], 2e-100, 1e-12), "{solver:?}: {w:?}");
+    }
+    // Subnormal data: x = i 1e-310, y = 2 x.
+    let rows: Vec<Vec<f64>> = (0..10).map(|i| vec![i as f64 * 1e-310]).collect();
+    let y: Vec<f64> = rows.iter().map(|r| 2.0 * r[0]).collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd, Solver::Auto] {
+        let (w, _, rank) = solve(&data, solver).unwrap();
+        assert_eq!(rank, 1, "{solver:?}");
+        assert!(close(w[0], 2.0, 1e-10), "{solver:?}: {w:?}");
+    }
+    // The normal equations square the data: out of their range, an error that says so.
+    match solve(&data, Solver::NormalEquations) {
+        Ok((w, _, _)) => assert!(close(w[0], 2.0, 1e-10), "{w:?}"),
+        Err(e) => assert!(matches!(e, Error::OutOfRange { .. }), "{e}"),
+    }
+}
+
+#[test]
+fn sums_of_squares_that_overflow_do_not_break_the_summary() {
+    // y = (i - 3.5) 1e300 for x = 0..8: w = 1e300, b = -3.5e300; the residuals' rounding
+    // (~1e284) squares past f64, the fit does not.
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..8).map(|i| vec![i as f64]).collect();
+    let y: Vec<f64> = (0..8).map(|i| (i as f64 - 3.5) * 1e300).collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd] {
+        let fit = LeastSquares::new().with_solver(solver).fit(&data).unwrap();
+        assert!(close(fit.model().weights()[0], 1e300, 1e-12), "{solver:?}");
+        let summary = fit.summary();
+        let t = &summary.targets[0];
+        assert!(t.r_squared > 1.0 - 1e-12, "{solver:?}: R^2 {}", t.r_squared);
+        assert!(t.residual_std_dev.is_finite(), "{solver:?}");
+        let _ = summary.to_string();
+    }
+}
+
+#[test]
+fn tall_data_out_of_the_streamed_range_are_refused() {
+    // Over 2^20 values the QR is streamed and cannot scale the data first: values whose
+    // squares overflow (1e200) or underflow (1e-200) are an error that says so; with tol a
+    // constant design still has its exact answer (checked in designs_of_rank_zero...).
+    let dev = dev();
+    let n = 300_000;
+    for magnitude in [1e200, 1e-200] {
+        let x: Vec<f64> = (0..n * 4)
+            .map(|i| ((i % 13) as f64 - 6.0) * magnitude)
+            .collect();
+        let y: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+        let data = Dataset::from_flat(x, y, [n, 4], 1, &dev).unwrap();
+        for solver in [
+            Solver::Qr,
+            Solver::Svd,
+            Solver::NormalEquations,
+            Solver::Auto,
+        ] {
+            let e = LeastSquares::new()
+                .with_solver(solver)
+                .fit(&data)
+                .unwrap_err();
+            assert!(
+                matches!(e, Error::OutOfRange { .. }),
+                "{magnitude:e} {solver:?}: {e}"
+            );
+        }
+    }
+}

@@ -60,7 +60,7 @@ fn norm(v: &[Vec<f64>]) -> f64 {
 }
 
 pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Explanation> {
-    let (m, k) = (fit.weights.len(), fit.sse.len());
+    let (m, k) = (fit.weights.len(), fit.scaled.sse.len());
     other.check_shape(
         "model to explain vs the least-squares fit",
         m,
@@ -99,7 +99,7 @@ pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Expl
         invisible.push(inv);
         difference.push(d);
     }
-    let loss_fit: f64 = fit.sse.iter().sum();
+    let loss_fit: f64 = fit.sse().iter().sum();
     Ok(Explanation {
         loss_fit,
         loss_other: loss_fit + excess,

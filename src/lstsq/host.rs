@@ -1,4 +1,5 @@
-//! [`HostData`]: the data read back to the host once, for the in-memory QR and SVD solvers.
+//! [`HostData`]: the data read back to the host once, for the in-memory QR and SVD solvers,
+//! brought into a safe range by an exact power-of-two [`Scaling`].
 
 use faer::Mat;
 
@@ -6,24 +7,85 @@ use super::double_double::{Dd, column_means};
 use crate::Result;
 use crate::data::Dataset;
 use crate::device::read_f64;
+use crate::float::{exponent, scale2};
 
-/// The data on the host: row-major features `[n][m]` and targets `[n][k]`.
+/// Data whose largest magnitude lies in `[2^-SAFE, 2^SAFE]` are left as they are: their squares
+/// and sums over any realistic number of rows stay far from overflow and underflow.
+const SAFE: i32 = 100;
+
+/// The exact power-of-two scaling of the data a solver saw: `x' = 2^x x` (one exponent for all
+/// features, so that minimum-norm solutions keep their meaning) and `y'_t = 2^y[t] y_t`. Zero
+/// exponents (data in a safe range) leave every number as it was.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scaling {
+    pub x: i32,
+    pub y: Vec<i32>,
+}
+
+impl Scaling {
+    /// No scaling, for `k` targets.
+    pub(crate) fn identity(k: usize) -> Self {
+        Self {
+            x: 0,
+            y: vec![0; k],
+        }
+    }
+
+    /// The exponent that brings a largest magnitude `a` near 1, or 0 when `a` is already safe.
+    fn exponent_for(a: f64) -> i32 {
+        if a == 0.0 || !a.is_finite() || (-SAFE..=SAFE).contains(&exponent(a)) {
+            0
+        } else {
+            -exponent(a)
+        }
+    }
+}
+
+/// The data on the host: row-major features `[n][m]` and targets `[n][k]`, scaled by
+/// [`HostData::scaling`].
 pub(crate) struct HostData {
     pub n: usize,
     pub m: usize,
     pub k: usize,
     pub x: Vec<f64>,
     pub y: Vec<f64>,
+    pub scaling: Scaling,
 }
 
 impl HostData {
     pub(crate) fn read(data: &Dataset) -> Result<Self> {
+        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+        let mut x = read_f64(data.features())?;
+        let mut y = read_f64(data.targets())?;
+        let largest_x = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let mut largest_y = vec![0.0f64; k];
+        for row in y.chunks_exact(k) {
+            for (a, v) in largest_y.iter_mut().zip(row) {
+                *a = a.max(v.abs());
+            }
+        }
+        let scaling = Scaling {
+            x: Scaling::exponent_for(largest_x),
+            y: largest_y.into_iter().map(Scaling::exponent_for).collect(),
+        };
+        if scaling.x != 0 {
+            x.iter_mut().for_each(|v| *v = scale2(*v, scaling.x));
+        }
+        for (t, &e) in scaling.y.iter().enumerate() {
+            if e != 0 {
+                y.iter_mut()
+                    .skip(t)
+                    .step_by(k)
+                    .for_each(|v| *v = scale2(*v, e));
+            }
+        }
         Ok(Self {
-            n: data.n_samples(),
-            m: data.n_features(),
-            k: data.n_targets(),
-            x: read_f64(data.features())?,
-            y: read_f64(data.targets())?,
+            n,
+            m,
+            k,
+            x,
+            y,
+            scaling,
         })
     }
 
@@ -69,15 +131,60 @@ impl HostData {
         z
     }
 
-    /// Euclidean norms of the centred feature columns, in double-double, one row-major pass.
+    /// Euclidean norms of the centred feature columns, in double-double, each column divided
+    /// by a power of two near its largest centred magnitude first (exact), so that a column of
+    /// 1e200 next to one of 1e-200 has neither its squares overflow nor underflow. Two
+    /// row-major passes.
     pub(super) fn centred_norms(&self, x_mean: &[f64]) -> Vec<f64> {
+        let mut largest = vec![0.0f64; self.m];
+        for row in self.x.chunks_exact(self.m) {
+            for ((a, &v), mean) in largest.iter_mut().zip(row).zip(x_mean) {
+                *a = a.max((v - mean).abs());
+            }
+        }
+        let shift: Vec<i32> = largest
+            .iter()
+            .map(|&a| if a > 0.0 { -exponent(a) } else { 0 })
+            .collect();
         let mut acc = vec![Dd::default(); self.m];
         for row in self.x.chunks_exact(self.m) {
-            for ((a, &v), mean) in acc.iter_mut().zip(row).zip(x_mean) {
-                let c = v - mean;
+            for (((a, &v), mean), &e) in acc.iter_mut().zip(row).zip(x_mean).zip(&shift) {
+                let c = scale2(v - mean, e);
                 *a = a.add_prod(c, c);
             }
         }
-        acc.iter().map(|a| a.value().sqrt()).collect()
+        acc.iter()
+            .zip(&shift)
+            .map(|(a, &e)| scale2(a.value().sqrt(), -e))
+            .collect()
+    }
+
+    /// Residual and total sums of squares per target of `y = b + x w` (`weights[j][t]`), about
+    /// `y_mean` (centred) with an intercept and about 0 without, in double-double, in the
+    /// scaled units of the data.
+    pub(super) fn sums_of_squares(
+        &self,
+        weights: &[Vec<f64>],
+        intercepts: Option<&[f64]>,
+        y_mean: &[f64],
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (mut sse, mut sst) = (vec![Dd::default(); self.k], vec![Dd::default(); self.k]);
+        for i in 0..self.n {
+            for t in 0..self.k {
+                let b = intercepts.map_or(0.0, |b| b[t]);
+                let pred = (0..self.m).fold(Dd::new(b), |acc, j| {
+                    acc.add_prod(self.x(i, j), weights[j][t])
+                });
+                let (hi, lo) = pred.parts();
+                let r = Dd::new(self.y(i, t)).add(-hi).add(-lo).value();
+                sse[t] = sse[t].add_prod(r, r);
+                let d = self.y(i, t) - y_mean[t];
+                sst[t] = sst[t].add_prod(d, d);
+            }
+        }
+        (
+            sse.iter().map(|a| a.value()).collect(),
+            sst.iter().map(|a| a.value()).collect(),
+        )
     }
 }

@@ -46,9 +46,11 @@ pub use polynomial::PolynomialFit;
 pub use summary::{Coefficient, Summary, TargetSummary};
 
 use crate::data::Dataset;
+use crate::float::scale2;
 use crate::model::LinearModel;
 use crate::{Error, Result};
 use host::HostData;
+use host::Scaling;
 use solution::{Solution, orthonormalize};
 use streamed_qr::RankRule;
 
@@ -122,8 +124,13 @@ impl LeastSquares {
             ),
             Solver::Auto => {
                 let tall = n >= AUTO_NE_MIN_ROWS && n >= 20 * m;
+                // Data out of the normal equations' range go to QR, which scales them.
                 let ne = if tall {
-                    Some(normal::normal_equations(data, self.intercept, self.rcond)?)
+                    match normal::normal_equations(data, self.intercept, self.rcond) {
+                        Ok(solution) => Some(solution),
+                        Err(Error::OutOfRange { .. }) => None,
+                        Err(e) => return Err(e),
+                    }
                 } else {
                     None
                 };
@@ -164,21 +171,58 @@ pub struct LeastSquaresFit {
     rank: usize,
     singular_values: Vec<f64>,
     null_weights: Vec<Vec<f64>>,
-    gram_pinv: Vec<Vec<f64>>,
     gram: Vec<Vec<f64>>,
     x_mean: Vec<f64>,
     scaled_min_eig: f64,
-    sse: Vec<f64>,
-    sst: Vec<f64>,
     weights: Vec<Vec<f64>>,
     intercepts: Option<Vec<f64>>,
+    /// The statistics in the scaled units the solver worked in (exactly scaled by powers of
+    /// two, see `host::Scaling`), so that standard errors and R² of data whose squares
+    /// overflow are still computed: `(Z'^T Z')^+`, the scaled feature means, SSE and SST.
+    scaled: ScaledStatistics,
+}
+
+/// A covariance matrix of the parameters, `None` where not identifiable.
+type Covariance = Vec<Vec<Option<f64>>>;
+
+/// See [`LeastSquaresFit::scaled`].
+#[derive(Debug)]
+struct ScaledStatistics {
+    gram_pinv: Vec<Vec<f64>>,
+    x_mean: Vec<f64>,
+    sse: Vec<f64>,
+    sst: Vec<f64>,
+    scaling: Scaling,
 }
 
 impl LeastSquaresFit {
     fn new(s: Solution, solver: Solver, intercept: bool, data: &Dataset) -> Result<Self> {
         let (m, k) = (data.n_features(), data.n_targets());
-        let flat: Vec<f64> = s.weights.iter().flatten().copied().collect();
-        let model = LinearModel::from_values(m, &flat, s.intercepts.as_deref(), &data.device())
+        let sc = s.scaling.clone();
+        // Back to the data's units: w = w' 2^(ex - ey), b = b' 2^-ey, mean(x) = mean(x') 2^-ex,
+        // singular values s = s' 2^-ex, Z^T Z = Z'^T Z' 2^(-2 ex).
+        let weights: Vec<Vec<f64>> = s
+            .weights
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&sc.y)
+                    .map(|(w, ey)| scale2(*w, sc.x - ey))
+                    .collect()
+            })
+            .collect();
+        let intercepts: Option<Vec<f64>> = s
+            .intercepts
+            .as_ref()
+            .map(|b| b.iter().zip(&sc.y).map(|(b, ey)| scale2(*b, -ey)).collect());
+        let y_mean: Vec<f64> = s
+            .y_mean
+            .iter()
+            .zip(&sc.y)
+            .map(|(v, ey)| scale2(*v, -ey))
+            .collect();
+        let flat: Vec<f64> = weights.iter().flatten().copied().collect();
+        let model = LinearModel::from_values(m, &flat, intercepts.as_deref(), &data.device())
             .map_err(|e| {
                 Error::Numerical(format!(
                     "the solution is not finite ({e}); the design is too ill-conditioned for \
@@ -189,7 +233,7 @@ impl LeastSquaresFit {
             Some(sums) => sums,
             None => {
                 // On the device, one pass; the total about the solver's mean of y.
-                row_passes::sums_of_squares(data, &flat, s.intercepts.as_deref(), &s.y_mean)?
+                row_passes::sums_of_squares(data, &flat, intercepts.as_deref(), &y_mean)?
             }
         };
         debug_assert_eq!(sse.len(), k);
@@ -199,16 +243,28 @@ impl LeastSquaresFit {
             solver,
             intercept,
             rank: s.rank,
-            singular_values: s.singular_values,
+            singular_values: s
+                .singular_values
+                .iter()
+                .map(|v| scale2(*v, -sc.x))
+                .collect(),
             null_weights: s.null_weights,
-            gram_pinv: s.gram_pinv,
-            gram: s.gram,
-            x_mean: s.x_mean,
+            gram: s
+                .gram
+                .iter()
+                .map(|row| row.iter().map(|g| scale2(*g, -2 * sc.x)).collect())
+                .collect(),
+            x_mean: s.x_mean.iter().map(|v| scale2(*v, -sc.x)).collect(),
             scaled_min_eig: s.scaled_min_eig,
-            sse,
-            sst,
-            weights: s.weights,
-            intercepts: s.intercepts,
+            weights,
+            intercepts,
+            scaled: ScaledStatistics {
+                gram_pinv: s.gram_pinv,
+                x_mean: s.x_mean,
+                sse,
+                sst,
+                scaling: sc,
+            },
         })
     }
 
@@ -258,8 +314,16 @@ impl LeastSquaresFit {
     }
 
     /// Residual sum of squares per target.
+    ///
+    /// Infinite when the true value overflows f64 (residuals beyond ~1e154); the summary's
+    /// statistics are computed in scaled units and stay finite.
     pub fn sse(&self) -> Vec<f64> {
-        self.sse.clone()
+        self.scaled
+            .sse
+            .iter()
+            .zip(&self.scaled.scaling.y)
+            .map(|(s, ey)| scale2(*s, -2 * ey))
+            .collect()
     }
 
     /// Basis of the parameter directions the data cannot identify, each of
@@ -304,14 +368,33 @@ impl LeastSquaresFit {
     /// when either parameter is not identifiable; the whole is `None` without residual degrees
     /// of freedom or for a target out of range.
     pub fn covariance(&self, target: usize) -> Option<Vec<Vec<Option<f64>>>> {
+        let (cov, exponents) = self.covariance_scaled(target)?;
+        Some(
+            cov.iter()
+                .zip(&exponents)
+                .map(|(row, ea)| {
+                    row.iter()
+                        .zip(&exponents)
+                        .map(|(c, eb)| c.map(|c| scale2(c, ea + eb)))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// The covariance of `target` in the solver's scaled units, and per parameter the
+    /// power of two that converts it back: entry `(p, q)` is `cov'[p][q] 2^(e_p + e_q)`, a
+    /// standard error `sqrt(cov'[p][p]) 2^e_p` (so it is finite whenever it is representable,
+    /// even when a variance is not).
+    pub(super) fn covariance_scaled(&self, target: usize) -> Option<(Covariance, Vec<i32>)> {
         let df = self.df_residual();
-        if df == 0 || target >= self.sse.len() {
+        if df == 0 || target >= self.scaled.sse.len() {
             return None;
         }
-        let s2 = self.sse[target] / df as f64;
+        let s2 = self.scaled.sse[target] / df as f64;
         let m = self.weights.len();
-        let g = &self.gram_pinv;
-        let xm = &self.x_mean;
+        let g = &self.scaled.gram_pinv;
+        let xm = &self.scaled.x_mean;
         let i = usize::from(self.intercept);
         // With the intercept: Var(w) = s2 G, Cov(b, w) = -s2 G xbar, Var(b) = s2 (1/n + xbar' G xbar).
         let gx: Vec<f64> = (0..m)
@@ -327,15 +410,16 @@ impl LeastSquaresFit {
         };
         let ok = self.identifiable();
         let p = self.n_parameters();
-        Some(
-            (0..p)
-                .map(|a| {
-                    (0..p)
-                        .map(|c| (ok[a] && ok[c]).then(|| raw(a, c)))
-                        .collect()
-                })
-                .collect(),
-        )
+        let (ex, ey) = (self.scaled.scaling.x, self.scaled.scaling.y[target]);
+        let exponents = (0..p).map(|a| if a < i { -ey } else { ex - ey }).collect();
+        let cov = (0..p)
+            .map(|a| {
+                (0..p)
+                    .map(|c| (ok[a] && ok[c]).then(|| raw(a, c)))
+                    .collect()
+            })
+            .collect();
+        Some((cov, exponents))
     }
 
     /// Statistics per target: estimates, standard errors, t and p values, R², F.

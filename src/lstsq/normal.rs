@@ -20,6 +20,7 @@ pub(crate) fn normal_equations(
 ) -> Result<(Solution, f64)> {
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let moments = moments(data)?;
+    check_range(&moments, m)?;
     let centred = Centred::new(&moments, n, (m, k), intercept);
     let svd = Svd::new(centred.gram.as_ref()).map_err(|e| {
         Error::Numerical(format!(
@@ -66,6 +67,41 @@ pub(crate) fn normal_equations(
         scaled_min_eig,
     );
     Ok((solution, cond_gram))
+}
+
+/// Squares below this lose digits as subnormals, or vanish.
+const TINY_SQUARES: f64 = 1e-270;
+
+/// The normal equations square the data: refuse data whose squares overflow or underflow
+/// (columns beyond ~1e154 or below ~1e-135 in magnitude), naming the column, rather than
+/// return the wrong answer (the QR solver scales such data exactly and answers).
+fn check_range(moments: &Moments, m: usize) -> Result<()> {
+    let out_of_range = |what: String, value: f64| Error::OutOfRange {
+        what,
+        value: format!("{value:e}"),
+        rule: "the normal equations square the data, and these squares leave f64's range; \
+               use Solver::Qr (or Svd), which scale the data exactly, or rescale it"
+            .into(),
+    };
+    let sums = [
+        &moments.gram,
+        &moments.cross,
+        &moments.x_sum,
+        &moments.y_sum,
+    ];
+    if let Some(v) = sums.iter().flat_map(|s| s.iter()).find(|v| !v.is_finite()) {
+        return Err(out_of_range("the sums of products of the data".into(), *v));
+    }
+    for j in 0..m {
+        let squares = moments.gram[j * m + j];
+        if squares < TINY_SQUARES && (squares > 0.0 || moments.x_sum[j] != 0.0) {
+            return Err(out_of_range(
+                format!("the sum of squares of feature column {j}"),
+                squares,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The moments about the means (with an intercept) or about zero (without).

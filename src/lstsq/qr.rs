@@ -32,7 +32,14 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
     if norms.iter().all(|&d| d == 0.0) {
         // Nothing varies: no direction is identified (and Householder QR of a zero matrix
         // has no reflectors to build).
-        return Ok(Solution::rank_zero((x_mean, y_mean), intercept));
+        let mut solution = Solution::rank_zero((x_mean, y_mean), intercept);
+        solution.sums_of_squares = Some(host.sums_of_squares(
+            &solution.weights,
+            solution.intercepts.as_deref(),
+            &solution.y_mean,
+        ));
+        solution.scaling = host.scaling.clone();
+        return Ok(solution);
     }
     let scale: Vec<f64> = norms
         .into_iter()
@@ -97,7 +104,7 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         }
     }
     let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
-    Ok(Solution::assemble(
+    let mut solution = Solution::assemble(
         weights,
         (x_mean, y_mean),
         intercept,
@@ -105,7 +112,14 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         sv,
         rank,
         scaled_min_eig,
-    ))
+    );
+    solution.sums_of_squares = Some(host.sums_of_squares(
+        &solution.weights,
+        solution.intercepts.as_deref(),
+        &solution.y_mean,
+    ));
+    solution.scaling = host.scaling.clone();
+    Ok(solution)
 }
 
 /// What the SVDs of a QR's `R` tell about the design.

@@ -7,6 +7,7 @@ use faer::linalg::solvers::Svd;
 use faer::{Mat, MatRef};
 
 use super::double_double as dd;
+use super::host::Scaling;
 
 /// What a solver learned: the weights per target and what it saw of the design.
 pub(crate) struct Solution {
@@ -33,6 +34,9 @@ pub(crate) struct Solution {
     /// Residual and total sums of squares per target, when the solver has them exactly
     /// (otherwise the fit computes them on the device).
     pub sums_of_squares: Option<(Vec<f64>, Vec<f64>)>,
+    /// The power-of-two scaling of the data this solution is expressed in (every field above
+    /// is in the scaled units; `LeastSquaresFit` converts back).
+    pub scaling: Scaling,
 }
 
 impl Solution {
@@ -48,7 +52,7 @@ impl Solution {
         rank: usize,
         scaled_min_eig: f64,
     ) -> Self {
-        let m = x_mean.len();
+        let (m, k) = (x_mean.len(), y_mean.len());
         Solution {
             intercepts: intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean)),
             null_weights: null_basis(v, &sv, rank, m),
@@ -61,6 +65,7 @@ impl Solution {
             y_mean,
             scaled_min_eig,
             sums_of_squares: None,
+            scaling: Scaling::identity(k),
         }
     }
 }

@@ -24,9 +24,9 @@ use super::solution::{
     scaled_min_eig,
 };
 use super::tsqr::Tsqr;
-use crate::Result;
 use crate::data::Dataset;
 use crate::device::read_f64;
+use crate::{Error, Result};
 
 /// Rows whose means give the shift.
 const SHIFT_ROWS: usize = 4096;
@@ -57,6 +57,8 @@ struct Factor {
     p: usize,
     x_mean: Vec<f64>,
     y_mean: Vec<f64>,
+    /// Largest magnitude of each shifted feature column.
+    largest: Vec<f64>,
 }
 
 impl Factor {
@@ -76,13 +78,29 @@ impl Factor {
         };
         let parts = par_host_rows(
             data,
-            || Tsqr::new(p),
-            |qr, x, y| qr.push_shifted(intercept, (x, &cx), (y, &cy)),
+            || (Tsqr::new(p), vec![0.0f64; m]),
+            |(qr, largest), x, y| {
+                for row in x.chunks_exact(m) {
+                    for ((a, v), c) in largest.iter_mut().zip(row).zip(&cx) {
+                        *a = a.max((v - c).abs());
+                    }
+                }
+                qr.push_shifted(intercept, (x, &cx), (y, &cy))
+            },
         )?;
-        let mut parts = parts.into_iter();
-        let mut qr = parts.next().unwrap_or_else(|| Tsqr::new(p));
-        parts.for_each(|part| qr.absorb(part));
-        let r = qr.finish();
+        let mut largest = vec![0.0f64; m];
+        let mut qr: Option<Tsqr> = None;
+        for (part, part_largest) in parts {
+            largest
+                .iter_mut()
+                .zip(&part_largest)
+                .for_each(|(a, b)| *a = a.max(*b));
+            match qr.as_mut() {
+                None => qr = Some(part),
+                Some(qr) => qr.absorb(part),
+            }
+        }
+        let r = qr.unwrap_or_else(|| Tsqr::new(p)).finish();
         let (x_mean, y_mean) = if intercept {
             let r00 = r[0];
             (
@@ -98,6 +116,7 @@ impl Factor {
             p,
             x_mean,
             y_mean,
+            largest,
         })
     }
 
@@ -129,11 +148,27 @@ pub(crate) fn solve(
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let factor = Factor::of(data, intercept)?;
     let c = |i: usize, j: usize| factor.centred(i, j);
-    let scale: Vec<f64> = (0..m)
-        .map(|j| {
-            let s = (0..=j).map(|i| c(i, j) * c(i, j)).sum::<f64>().sqrt();
-            if s > 0.0 { s } else { 1.0 }
-        })
+    let norms: Vec<f64> = (0..m)
+        .map(|j| (0..=j).map(|i| c(i, j) * c(i, j)).sum::<f64>().sqrt())
+        .collect();
+    check_range(&factor.r, &factor.largest)?;
+    if norms.iter().all(|&s| s == 0.0) {
+        // Nothing varies: every direction is null (the SVD of a zero R has nothing to say).
+        let mut solution =
+            Solution::rank_zero((factor.x_mean.clone(), factor.y_mean.clone()), intercept);
+        // Rank 0: all of Q^T y is unexplained, the rows of the X block included.
+        let sums = (0..k)
+            .map(|t| {
+                let dropped = (0..m).map(|i| c(i, m + t) * c(i, m + t)).sum();
+                factor.sums_of_squares(m, t, dropped)
+            })
+            .unzip();
+        solution.sums_of_squares = Some(sums);
+        return Ok(solution);
+    }
+    let scale: Vec<f64> = norms
+        .iter()
+        .map(|&s| if s > 0.0 { s } else { 1.0 })
         .collect();
     let r_scaled = Mat::from_fn(m, m, |i, j| if j >= i { c(i, j) / scale[j] } else { 0.0 });
     let max_rank = max_rank(n, m, intercept);
@@ -190,6 +225,37 @@ pub(crate) fn solve(
     );
     solution.sums_of_squares = Some((sse, sst));
     Ok(solution)
+}
+
+/// Shifted feature values all below this in magnitude have squares that lose their digits.
+const TINY_VALUE: f64 = 1e-145;
+
+/// The streamed factor is formed from sums of squares without scaling (the data are never
+/// held): refuse a factor that overflowed, or columns so small that their squares lost their
+/// digits, rather than return a wrong answer. In-memory fits (up to 2^20 entries) scale such
+/// data exactly instead.
+fn check_range(r: &[f64], largest: &[f64]) -> Result<()> {
+    let rule = "the streamed QR forms squares of the data, which leave f64's range here; \
+                rescale the data (the in-memory solvers, up to 2^20 values, scale it exactly)";
+    if let Some(v) = r.iter().find(|v| !v.is_finite()) {
+        return Err(Error::OutOfRange {
+            what: "the streamed QR factor of the data".into(),
+            value: v.to_string(),
+            rule: rule.into(),
+        });
+    }
+    if let Some((j, s)) = largest
+        .iter()
+        .enumerate()
+        .find(|(_, s)| **s > 0.0 && **s < TINY_VALUE)
+    {
+        return Err(Error::OutOfRange {
+            what: format!("the largest (shifted) value of feature column {j}"),
+            value: format!("{s:e}"),
+            rule: rule.into(),
+        });
+    }
+    Ok(())
 }
 
 /// Corrected semi-normal equations: `w += D^-1 R^-1 R^-T D^-1 Z^T r`, with `r = y - b - X w`

@@ -5,6 +5,7 @@ use core::fmt;
 use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
 
 use super::LeastSquaresFit;
+use crate::float::scale2;
 
 /// One coefficient's statistics. `None` where the coefficient is not identifiable (it lies
 /// partly in the null space) or there are no residual degrees of freedom.
@@ -66,7 +67,7 @@ pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
     let t_dist = (df > 0)
         .then(|| StudentsT::new(0.0, 1.0, df as f64).ok())
         .flatten();
-    let targets = (0..fit.sse.len())
+    let targets = (0..fit.scaled.sse.len())
         .map(|t| target_summary(fit, t, t_dist.as_ref()))
         .collect();
     Summary {
@@ -78,13 +79,15 @@ pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
     }
 }
 
-/// A coefficient's statistics from its estimate and variance (`None`, or not finite: not
-/// identifiable); `t_dist` is Student's t with the residual degrees of freedom, if any.
-fn coefficient(estimate: f64, variance: Option<f64>, t_dist: Option<&StudentsT>) -> Coefficient {
-    let std_error = variance
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(f64::sqrt);
-    let t_value = std_error.filter(|s| *s > 0.0).map(|s| estimate / s);
+/// A coefficient's statistics from its estimate and standard error (`None`: not identifiable,
+/// or no residual degrees of freedom); `t_dist` is Student's t with the residual degrees of
+/// freedom, if any. (statrs panics on a non-finite argument: only finite t values reach it.)
+fn coefficient(estimate: f64, std_error: Option<f64>, t_dist: Option<&StudentsT>) -> Coefficient {
+    let std_error = std_error.filter(|s| s.is_finite());
+    let t_value = std_error
+        .filter(|s| *s > 0.0)
+        .map(|s| estimate / s)
+        .filter(|t| t.is_finite());
     let p_value = t_value.and_then(|t| t_dist.map(|d| 2.0 * (1.0 - d.cdf(t.abs()))));
     Coefficient {
         estimate,
@@ -98,16 +101,23 @@ fn target_summary(fit: &LeastSquaresFit, t: usize, t_dist: Option<&StudentsT>) -
     let (n, m) = (fit.n_samples, fit.weights.len());
     let i = usize::from(fit.intercept);
     let df = fit.df_residual();
-    let (sse, sst) = (fit.sse[t], fit.sst[t]);
-    let cov = fit.covariance(t);
-    let var = |p: usize| cov.as_ref().and_then(|c| c[p][p]);
+    // In the solver's scaled units (see LeastSquaresFit::covariance_scaled): R^2 and F are
+    // ratios, the standard deviations scale back by a power of two.
+    let (sse, sst) = (fit.scaled.sse[t], fit.scaled.sst[t]);
+    let ey = fit.scaled.scaling.y[t];
+    let cov = fit.covariance_scaled(t);
+    let std_error = |p: usize| -> Option<f64> {
+        let (c, e) = cov.as_ref()?;
+        let v = c[p][p].filter(|v| v.is_finite() && *v >= 0.0)?;
+        Some(scale2(v.sqrt(), e[p]))
+    };
     let coefficients = (0..m)
-        .map(|j| coefficient(fit.weights[j][t], var(j + i), t_dist))
+        .map(|j| coefficient(fit.weights[j][t], std_error(j + i), t_dist))
         .collect();
     let intercept = fit
         .intercepts
         .as_ref()
-        .map(|b| coefficient(b[t], var(0), t_dist));
+        .map(|b| coefficient(b[t], std_error(0), t_dist));
     let r_squared = if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN };
     let adj_r_squared = if df > 0 {
         1.0 - (1.0 - r_squared) * (n - i) as f64 / df as f64
@@ -115,12 +125,13 @@ fn target_summary(fit: &LeastSquaresFit, t: usize, t_dist: Option<&StudentsT>) -
         f64::NAN
     };
     let residual_std_dev = if df > 0 {
-        (sse / df as f64).sqrt()
+        scale2((sse / df as f64).sqrt(), -ey)
     } else {
         f64::NAN
     };
     let f_statistic = (fit.rank > 0 && df > 0 && sse > 0.0)
-        .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64));
+        .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64))
+        .filter(|f| f.is_finite());
     let f_p_value = f_statistic.and_then(|f| {
         FisherSnedecor::new(fit.rank as f64, df as f64)
             .ok()
