@@ -583,3 +583,31 @@ fn tall_data_out_of_the_streamed_range_are_refused() {
         }
     }
 }
+
+#[test]
+fn fit_polynomial_stays_well_conditioned_and_finite() {
+    let dev = dev();
+    // x in [1000, 1001]: u must span about [-1, 1] (the old 4-bit shift gave [-48, -46]).
+    let x: Vec<f64> = (0..=20).map(|i| 1000.0 + i as f64 / 20.0).collect();
+    let y: Vec<f64> = x.iter().map(|x| 2.0 - 0.5 * (x - 1000.5).powi(3)).collect();
+    let poly = LeastSquares::new().fit_polynomial(&x, &y, 3, &dev).unwrap();
+    let (shift, scale) = poly.shift_scale();
+    for v in [x[0], x[20]] {
+        assert!(
+            ((v - shift) / scale).abs() <= 1.25,
+            "u({v}) with {shift}, {scale}"
+        );
+    }
+    assert!(poly.fit_in_u().condition_number() < 100.0);
+    for (xi, yi) in x.iter().zip(&y) {
+        // Evaluating in powers of x cancels: ~1e9-sized terms make 2.
+        assert!((poly.eval(*xi) - yi).abs() < 1e-5, "{xi}");
+    }
+    // x near 1e300: the fit in u works, the coefficients in powers of x leave f64's range.
+    let x: Vec<f64> = (0..10).map(|i| (1.0 + i as f64 / 10.0) * 1e300).collect();
+    let y: Vec<f64> = (0..10).map(|i| (i * i) as f64).collect();
+    match LeastSquares::new().fit_polynomial(&x, &y, 2, &dev) {
+        Ok(poly) => assert!(poly.coefficients().iter().all(|c| c.is_finite())),
+        Err(e) => assert!(matches!(e, Error::OutOfRange { .. }), "{e}"),
+    }
+}

@@ -36,6 +36,14 @@ impl Dd {
         self.add(p).add(e)
     }
 
+    /// `self * x`, to double-double accuracy.
+    #[inline]
+    pub(crate) fn mul(self, x: f64) -> Self {
+        let p = self.hi * x;
+        let e = self.hi.mul_add(x, -p);
+        Dd::new(p).add(e).add(self.lo * x)
+    }
+
     /// The two parts, `(hi, lo)`.
     pub(crate) fn parts(self) -> (f64, f64) {
         (self.hi, self.lo)
