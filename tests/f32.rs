@@ -93,3 +93,13 @@ fn standardizer_handles_f32_columns_whose_squares_overflow() {
     let std = StandardizerConfig::new().fit(&data).unwrap().feature_std()[0];
     assert!((std / (1e20 * 2f64.sqrt()) - 1.0).abs() < 1e-6, "{std}");
 }
+
+#[test]
+fn an_f64_file_beyond_f32_does_not_load_as_infinity() {
+    // tests/data/f64_beyond_f32.bpk: LinearModel::from_values(2, &[1e39, 1.0], Some(&[0.5]))
+    // saved from an f64 device (see tests/data/README.md).
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/f64_beyond_f32.bpk");
+    let e = LinearModel::load(path, 2, 1, true, &dev()).unwrap_err();
+    assert!(matches!(e, Error::Load { .. }), "{e}");
+    assert!(e.to_string().contains("precision"), "{e}");
+}

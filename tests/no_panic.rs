@@ -119,3 +119,61 @@ proptest! {
         }
     }
 }
+
+/// A value of any magnitude: 1e-300..1e300 in both signs, subnormals, zero.
+fn extreme() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => (-1.0..1.0f64, -300i32..300).prop_map(|(m, e)| m * 10f64.powi(e)),
+        1 => (-1.0..1.0f64).prop_map(|m| m * 1e-310),
+        1 => Just(0.0),
+        2 => -10.0..10.0f64,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Data of extreme magnitudes, for every solver and the trainer: `Ok` with finite numbers,
+    /// or an `Err`; never a panic. (A column's values share a magnitude, as real data do, or
+    /// not: each value is drawn alone.)
+    #[test]
+    fn extreme_magnitudes_never_panic(
+        (n, m, x, y) in (1usize..10, 1usize..4).prop_flat_map(|(n, m)| (
+            Just(n), Just(m),
+            prop::collection::vec(extreme(), n * m),
+            prop::collection::vec(extreme(), n),
+        )),
+        column_scale in prop::collection::vec(-300i32..300, 3),
+        intercept in any::<bool>(),
+        lr in prop_oneof![1e-6..1.0f64, 1.0..1e6f64],
+    ) {
+        let dev = dev();
+        // Half the cases: one magnitude per column.
+        let x: Vec<f64> = if column_scale[0] % 2 == 0 {
+            x.iter().enumerate().map(|(i, v)| (v / v.abs().max(1.0)) * 10f64.powi(column_scale[i % m])).collect()
+        } else {
+            x
+        };
+        let data = Dataset::from_flat(x, y, [n, m], 1, &dev).unwrap();
+        for solver in [Solver::Auto, Solver::Qr, Solver::Svd, Solver::NormalEquations] {
+            if let Ok(fit) = LeastSquares::new().with_solver(solver).with_intercept(intercept).fit(&data) {
+                prop_assert!(fit.model().weights().iter().all(|w| w.is_finite()));
+                let summary = fit.summary();
+                let _ = summary.to_string();
+                let _ = fit.explain(fit.model()).map(|e| e.to_string());
+            }
+        }
+        let _ = LeastSquares::new().fit_polynomial(
+            &data.features().try_into_vec_as::<f64>().unwrap(),
+            &data.targets().try_into_vec_as::<f64>().unwrap(),
+            2,
+            &dev,
+        );
+        let _ = StandardizerConfig::new().with_targets(true).fit(&data).and_then(|s| s.transform(&data));
+        let model = LinearModelConfig::new(m).with_bias(intercept).init(&dev).unwrap();
+        let trainer = TrainerConfig::new(SgdConfig::new(lr)).with_epochs(5).init().unwrap();
+        if let Ok(fitted) = trainer.fit(model, &data) {
+            prop_assert!(fitted.model.weights().iter().all(|w| w.is_finite()));
+        }
+    }
+}

@@ -243,7 +243,17 @@ impl LinearModel {
             (model.try_weights(), model.try_bias())
         }));
         match values {
-            Ok((Ok(w), Ok(b))) => LinearModel::from_values(n_features, &w, b.as_deref(), device),
+            // An f64 file on an f32 device: values beyond f32's range arrive as infinities.
+            Ok((Ok(w), Ok(b))) => LinearModel::from_values(n_features, &w, b.as_deref(), device)
+                .map_err(|e| Error::Load {
+                    path: shown.clone(),
+                    message: format!(
+                        "the saved values do not fit this device's precision \
+                         ({:?}): {e}",
+                        crate::device::precision(device)
+                    ),
+                    source: Some(Box::new(e)),
+                }),
             Ok((Err(e), _)) | Ok((_, Err(e))) => Err(Error::Load {
                 path: shown,
                 message: e.to_string(),
