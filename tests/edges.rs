@@ -611,3 +611,26 @@ fn fit_polynomial_stays_well_conditioned_and_finite() {
         Err(e) => assert!(matches!(e, Error::OutOfRange { .. }), "{e}"),
     }
 }
+
+#[test]
+fn streamed_svd_decides_the_rank_in_any_units() {
+    // Tall data (streamed) with a column in units 1e100 times too small: full rank in any units.
+    let dev = dev();
+    let n = 300_000;
+    let x: Vec<f64> = (0..n)
+        .flat_map(|i| [((i % 13) as f64) * 1e-100, ((i * 7) % 11) as f64])
+        .collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| 1.0 + 3.0 * (i % 13) as f64 + 0.5 * ((i * 7) % 11) as f64)
+        .collect();
+    let data = Dataset::from_flat(x, y, [n, 2], 1, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd] {
+        let fit = LeastSquares::new().with_solver(solver).fit(&data).unwrap();
+        assert_eq!(fit.rank(), 2, "{solver:?}");
+        let w = fit.model().weights();
+        assert!(
+            close(w[0], 3e100, 1e-10) && close(w[1], 0.5, 1e-10),
+            "{solver:?}: {w:?}"
+        );
+    }
+}

@@ -15,7 +15,7 @@
 //! | solver | how | when |
 //! |---|---|---|
 //! | `Qr` | Householder QR: in memory, column-pivoted (faer) on the column-scaled design with iterative refinement (double-double residuals); tall data streamed from the device in one pass (a two-level TSQR of `[1 X Y]`); rank and null space from the SVD of `R` | the accurate default |
-//! | `Svd` | SVD (faer), minimum norm, rank from the design's own singular values; tall data: the SVD of the streamed QR's `R` | rank revealing, the most robust |
+//! | `Svd` | SVD (faer), minimum norm; rank from the column-scaled design as for `Qr` (so units do not change it; LAPACK's `gelsd` uses the design's own singular values); tall data: the SVD of the streamed QR's `R` | rank revealing, the most robust |
 //! | `NormalEquations` | `X^T X`, `X^T y` accumulated on the data's device with Burn's matmul in chunks, then a small host solve | very tall data, GPU-resident data; loses accuracy as `cond(X)^2` |
 //! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4`; QR otherwise | |
 //!

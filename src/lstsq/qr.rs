@@ -149,7 +149,13 @@ pub(super) fn r_spectrum(
     max_rank: usize,
 ) -> Result<RSpectrum> {
     let m = r_scaled.ncols();
-    let svd_err = |e| Error::Numerical(format!("SVD of R did not converge: {e:?}"));
+    let svd_err = |e| {
+        Error::Numerical(format!(
+            "the SVD of the QR factor R ({m} features, column-scaled) did not converge ({e:?}); \
+             the features are finite and scaled, so this is a failure of the factorisation \
+             itself: try Solver::Svd or Solver::NormalEquations"
+        ))
+    };
     let scaled_sv = singular_values(&Svd::new_thin(r_scaled.as_ref()).map_err(svd_err)?);
     let rank = numerical_rank(&scaled_sv, rcond, (n, m), max_rank);
     let r_unscaled = Mat::from_fn(r_scaled.nrows(), m, |i, j| r_scaled[(i, j)] * col_scale(j));

@@ -20,8 +20,7 @@ use super::double_double::{self as dd, Dd, column_means};
 use super::qr::{RSpectrum, back_substitute, forward_substitute_t, r_spectrum};
 use super::row_passes::par_host_rows;
 use super::solution::{
-    REFINE_ALWAYS_BELOW, Solution, max_rank, min_norm_weights, needs_refinement, numerical_rank,
-    scaled_min_eig,
+    REFINE_ALWAYS_BELOW, Solution, max_rank, min_norm_weights, needs_refinement, scaled_min_eig,
 };
 use super::tsqr::Tsqr;
 use crate::data::Dataset;
@@ -40,11 +39,11 @@ pub(crate) fn applies(n: usize, m: usize, k: usize) -> bool {
 /// How the rank of `R` is decided.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RankRule {
-    /// `Solver::Qr`: from the column-scaled `R` (units do not matter), refining full-rank
+    /// `Solver::Qr`: rank from the column-scaled `R` (units do not matter), refining full-rank
     /// solutions of ill-conditioned designs.
     Scaled,
-    /// `Solver::Svd`: from the singular values of the design itself, as LAPACK's `gelsd`; no
-    /// refinement (the SVD of the design is the SVD of `R`, whose left factor is never formed).
+    /// `Solver::Svd`: the same rank, the solution from the SVD of `R` (the design's right
+    /// singular vectors, without forming the left factor); no refinement.
     Unscaled,
 }
 
@@ -179,10 +178,8 @@ pub(crate) fn solve(
         svd,
         sv,
     } = r_spectrum(r_scaled.clone(), |j| scale[j], n, rcond, max_rank)?;
-    let rank = match rule {
-        RankRule::Scaled => scaled_rank,
-        RankRule::Unscaled => numerical_rank(&sv, rcond, (n, m), max_rank),
-    };
+    // Both solvers decide the rank on the column-scaled design: units do not change it.
+    let rank = scaled_rank;
     let refine = rule == RankRule::Scaled && needs_refinement(n, m, &scaled_sv);
     let mut weights = vec![vec![0.0; k]; m];
     let (mut sse, mut sst) = (vec![0.0; k], vec![0.0; k]);

@@ -29,7 +29,12 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
             .into_iter()
             .map(|d| if d > 0.0 { d } else { 1.0 })
             .collect();
-        let svd_err = |e| Error::Numerical(format!("SVD did not converge: {e:?}"));
+        let svd_err = |e| {
+            Error::Numerical(format!(
+                "the SVD of the {n} x {m} centred, column-scaled design did not converge \
+                 ({e:?}); try Solver::Qr"
+            ))
+        };
         let zs = host.design(&x_mean, &scale);
         let scaled = Svd::new_thin(zs.as_ref()).map_err(svd_err)?;
         drop(zs);
