@@ -91,14 +91,15 @@ pub enum Error {
     )]
     NoGradients,
 
-    /// The loss became NaN or infinite during training.
+    /// Training diverged: the loss became NaN or infinite, grew past the trainer's divergence
+    /// rule (`trainer::DIVERGENCE_GROWTH` times its start), or the parameters are not finite.
     #[error("training diverged at step {step} (epoch {epoch}): the loss is {loss}. {hint}")]
     Diverged {
-        /// The optimizer step at which the non-finite loss was seen.
+        /// The optimizer step at which the divergence was seen.
         step: usize,
         /// The epoch of that step.
         epoch: usize,
-        /// The loss read at that point (NaN or infinite).
+        /// The loss read at that point (NaN when only the parameters showed it).
         loss: f64,
         /// What to try.
         hint: String,

@@ -132,7 +132,8 @@ pub fn loss_history(history: &[LogEntry], path: impl AsRef<Path>) -> Result<()> 
 }
 
 /// Plotters loops forever on an axis whose range is infinite: refuse non-finite predictions and
-/// values whose span overflows f64 (from below -9e307 to above 9e307, say).
+/// values whose span, padded by 10% on each side as the chart draws it, overflows f64 (from
+/// -0.85e308 to 0.85e308, say).
 fn check_drawable(actual: &[f64], predicted: &[f64], width: usize) -> Result<()> {
     if let Some(i) = predicted.iter().position(|v| !v.is_finite()) {
         return Err(Error::NonFinite {
@@ -148,7 +149,8 @@ fn check_drawable(actual: &[f64], predicted: &[f64], width: usize) -> Result<()>
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
-    if !(hi - lo).is_finite() {
+    // The chart pads the span by 10% on each side: that width must be finite too.
+    if !((hi / 2.0 - lo / 2.0) * 2.4).is_finite() {
         return Err(Error::OutOfRange {
             what: "the values to plot".into(),
             value: format!("from {lo:e} to {hi:e}"),
@@ -174,7 +176,10 @@ where
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
-    let pad = ((hi / 2.0 - lo / 2.0) * 0.1).max(1e-12);
+    // At least a relative 1e-9 of the values, so that equal large values still get a width.
+    let pad = ((hi / 2.0 - lo / 2.0) * 0.1)
+        .max(1e-9 * hi.abs().max(lo.abs()))
+        .max(1e-12);
     let range = (lo - pad).max(-f64::MAX)..(hi + pad).min(f64::MAX);
     let mut chart = ChartBuilder::on(&area)
         .caption(title, (FONT_NAME, 22))

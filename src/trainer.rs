@@ -149,8 +149,15 @@ pub struct Fitted {
 /// Trains a [`LinearModel`] with [`Sgd`]: full batch or mini-batches, seeded shuffling, a loss
 /// history, early stopping, a callback, and divergence detection.
 ///
-/// The data stay on their device; a scalar is read back only at log points, for the stopping rule
-/// (once per epoch), and every 256 steps to detect divergence.
+/// The data stay on their device; a scalar is read back only at step 0, at log points, for the
+/// stopping rule (once per epoch), every 256 steps to detect divergence when neither a log nor
+/// a stopping rule reads it, and once at the end (the final model's loss on the last batch and
+/// its parameters).
+///
+/// Divergence (always an error, never a returned model): a loss read back that is NaN or
+/// infinite, or that exceeds [`DIVERGENCE_GROWTH`] (1e10) times its starting value per row,
+/// the start being the larger of the first batch's loss under the initial model and under
+/// the zero model; and non-finite parameters at the end.
 ///
 /// # Example
 /// ```
@@ -188,8 +195,10 @@ impl Trainer {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] when the model and data disagree on features or targets,
-    /// [`Error::DeviceMismatch`] for another device or float type, [`Error::Diverged`] when the
-    /// loss becomes NaN or infinite, [`Error::Readback`] when a device read fails.
+    /// [`Error::DeviceMismatch`] for another device or float type, [`Error::Diverged`] when
+    /// training diverges (see [`Trainer`]), [`Error::OutOfRange`] when the initial model's loss
+    /// is not finite (the data overflow, before any update), [`Error::Readback`] when a device
+    /// read fails.
     pub fn fit_with(
         &self,
         mut model: LinearModel,
@@ -208,7 +217,11 @@ impl Trainer {
         let mut step = 0usize;
         let mut stop = StopReason::EpochsDone;
         let mut epochs_run = 0usize;
-        let mut guard: Option<Divergence> = None;
+        let guard = if cfg.epochs > 0 {
+            Some(Divergence::start(cfg.loss, &model, data)?)
+        } else {
+            None
+        };
         let mut last_batch: Option<(Tensor<2>, Tensor<2>, usize, usize)> = None;
 
         'epochs: for epoch in 0..cfg.epochs {
@@ -218,14 +231,13 @@ impl Trainer {
             for (x, y, rows) in batches.epoch() {
                 last_batch = Some((x.clone(), y.clone(), rows, epoch));
                 optim.zero_grad();
-                let loss = cfg.loss.forward(model.forward(x), y.clone());
+                let loss = cfg.loss.forward(model.forward(x), y);
 
                 let read = LossRead::at(cfg, step);
                 if read != LossRead::None {
                     let value = read_scalar(loss.clone())?;
-                    match &guard {
-                        Some(guard) => guard.check(value, rows, step, epoch)?,
-                        None => guard = Some(Divergence::start(cfg.loss, value, &y, rows)?),
+                    if let Some(guard) = &guard {
+                        guard.check(value, rows, step, epoch)?;
                     }
                     if read == LossRead::Log {
                         let entry = LogEntry {
@@ -333,8 +345,8 @@ impl<'a> Batches<'a> {
     }
 }
 
-/// Whether a step's loss is read back to the host (one scalar, a device sync): at step 0 and
-/// log points; and, with neither a log nor a stopping rule to notice a divergence, every
+/// Whether a step's loss is read back to the host (one scalar, a device sync): at log points;
+/// and, with neither a log nor a stopping rule to notice a divergence, every
 /// [`DIVERGENCE_CHECK_EVERY`] steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LossRead {
@@ -346,8 +358,6 @@ enum LossRead {
 impl LossRead {
     fn at(cfg: &TrainerConfig, step: usize) -> Self {
         match cfg.log_every {
-            // The first loss is always read: the divergence rule measures growth from it.
-            None if step == 0 => LossRead::Guard,
             Some(k) if step.is_multiple_of(k) => LossRead::Log,
             Some(_) => LossRead::None,
             None if cfg.tol.is_none() && step.is_multiple_of(DIVERGENCE_CHECK_EVERY) => {
@@ -419,11 +429,12 @@ pub const DIVERGENCE_GROWTH: f64 = 1e10;
 
 /// The divergence rule: training has diverged when a loss read back is NaN or infinite, or
 /// when the loss per row (per element for the mean loss) exceeds [`DIVERGENCE_GROWTH`] times
-/// its reference, the larger of the first batch's loss per row under the initial model and
+/// its reference, the larger of the whole data's loss per row under the initial model and
 /// under the zero model (`y^2` per row). Stable gradient descent on a least-squares loss does
-/// not raise the loss past both by ten orders of magnitude; a diverging run passes that within
-/// a few dozen steps of geometric growth. Checked at every loss read back (step 0, log points,
-/// every 256 steps without a log or `tol`, each epoch with `tol`) and on the final model.
+/// not raise the loss past both by ten orders of magnitude (a mini-batch would need rows 1e5
+/// times larger than the data's typical ones); a diverging run passes that within a few dozen
+/// steps of geometric growth. Checked at every loss read back (log points, every 256 steps
+/// without a log or `tol`, each epoch with `tol`) and on the final model.
 struct Divergence {
     kind: Loss,
     /// Loss per row at the start (0: only NaN and infinity count).
@@ -431,15 +442,18 @@ struct Divergence {
 }
 
 impl Divergence {
-    /// The rule for a run whose first batch (targets `y`, `rows` rows) had loss `first`.
+    /// The rule for training `model` on `data` (two reductions over the data, once).
     ///
     /// # Errors
-    /// [`Error::OutOfRange`] when that loss is not finite: no update has happened, so the data
-    /// or the initial parameters overflow the device's float type.
-    fn start(kind: Loss, first: f64, y: &Tensor<2>, rows: usize) -> Result<Self> {
+    /// [`Error::OutOfRange`] when the initial loss is not finite: no update has happened, so
+    /// the data or the initial parameters overflow the device's float type.
+    fn start(kind: Loss, model: &LinearModel, data: &Dataset) -> Result<Self> {
+        let rows = data.n_samples();
+        let y = data.targets();
+        let first = read_scalar(kind.forward(model.valid().forward(data.features()), y.clone()))?;
         if !first.is_finite() {
             return Err(Error::OutOfRange {
-                what: "the initial model's loss on the first batch (before any update)".into(),
+                what: "the initial model's loss on the data (before any update)".into(),
                 value: first.to_string(),
                 rule: "the squared errors overflow the device's float type: the data or the \
                        initial parameters are too large; standardise them (Standardizer) or use \

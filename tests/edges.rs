@@ -152,12 +152,19 @@ fn sizes_that_overflow_or_cannot_be_held_are_errors() {
     assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
     let e = MakeRegression::new(1 << 63, 2).generate(&dev).unwrap_err();
     assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
-    let e = MakeRegression::new(1 << 40, 4).generate(&dev).unwrap_err();
+    // 2^60 values are 2^63 bytes, past what any allocation may request: an error whatever the
+    // machine's overcommit policy.
+    let e = MakeRegression::new(1 << 60, 1).generate(&dev).unwrap_err();
     assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
     let e = LinearModelConfig::new(usize::MAX).init(&dev).unwrap_err();
     assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
-    let e = LinearModelConfig::new(1 << 40).init(&dev).unwrap_err();
+    let e = LinearModelConfig::new(1 << 60).init(&dev).unwrap_err();
     assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    // A long first row and short ones: ragged, reported before anything is allocated.
+    let mut rows = vec![vec![0.0; 1 << 16]];
+    rows.extend(std::iter::repeat_n(Vec::new(), 1 << 12));
+    let e = Dataset::from_rows(&rows, &vec![0.0; rows.len()], &dev).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
 
     // Loading checks the shape against the file before allocating it.
     let small = LinearModel::from_values(2, &[1.0, 2.0], Some(&[3.0]), &dev).unwrap();
@@ -309,13 +316,16 @@ fn plots_of_extreme_values_end() {
     use linfit::plot;
     let dev = dev();
     let png = |name: &str| temp(name, b"");
-    // Targets at +-1.5e308: their span overflows f64.
+    // Targets at +-1.5e308 (their span overflows f64) and at +-0.85e308 (the span fits, the
+    // padded axis does not).
     let rows = vec![vec![0.0], vec![1.0], vec![2.0]];
-    let data = Dataset::from_rows(&rows, &[-1.5e308, 0.0, 1.5e308], &dev).unwrap();
-    let model = LinearModel::from_values(1, &[1.0], Some(&[0.0]), &dev).unwrap();
-    let path = png("span.png");
-    let e = within(60, move || plot::predicted_vs_actual(&model, &data, &path)).unwrap_err();
-    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+    for top in [1.5e308, 0.85e308] {
+        let data = Dataset::from_rows(&rows, &[-top, 0.0, top], &dev).unwrap();
+        let model = LinearModel::from_values(1, &[1.0], Some(&[0.0]), &dev).unwrap();
+        let path = png("span.png");
+        let e = within(60, move || plot::predicted_vs_actual(&model, &data, &path)).unwrap_err();
+        assert!(matches!(e, Error::OutOfRange { .. }), "{top:e}: {e}");
+    }
     // Predictions at infinity.
     let data = Dataset::from_rows(&rows, &[0.0, 1.0, 2.0], &dev).unwrap();
     let model = LinearModel::from_values(1, &[f64::MAX], Some(&[f64::MAX]), &dev).unwrap();
@@ -556,8 +566,8 @@ fn sums_of_squares_that_overflow_do_not_break_the_summary() {
 #[test]
 fn tall_data_out_of_the_streamed_range_are_refused() {
     // Over 2^20 values the QR is streamed and cannot scale the data first: values whose
-    // squares overflow (1e200) or underflow (1e-200) are an error that says so; with tol a
-    // constant design still has its exact answer (checked in designs_of_rank_zero...).
+    // squares overflow (1e200) or underflow (1e-200) are an error that says so. (A design
+    // with no variation at all still has its exact answer: designs_of_rank_zero_...)
     let dev = dev();
     let n = 300_000;
     for magnitude in [1e200, 1e-200] {
@@ -581,6 +591,17 @@ fn tall_data_out_of_the_streamed_range_are_refused() {
                 "{magnitude:e} {solver:?}: {e}"
             );
         }
+    }
+    // Targets whose squares underflow: the streamed sums of squares would read 0.
+    let x: Vec<f64> = (0..n * 4).map(|i| ((i * 7) % 13) as f64).collect();
+    let y: Vec<f64> = (0..n).map(|i| (i % 7) as f64 * 1e-200).collect();
+    let data = Dataset::from_flat(x, y, [n, 4], 1, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd] {
+        let e = LeastSquares::new()
+            .with_solver(solver)
+            .fit(&data)
+            .unwrap_err();
+        assert!(e.to_string().contains("target column 0"), "{solver:?}: {e}");
     }
 }
 
@@ -633,4 +654,36 @@ fn streamed_svd_decides_the_rank_in_any_units() {
             "{solver:?}: {w:?}"
         );
     }
+}
+
+#[test]
+fn mini_batches_of_very_different_rows_are_not_divergence() {
+    // The first row's loss is ~1e-12, the others' ~1e6: a reference taken from the first batch
+    // alone would call the second batch a 1e18-fold growth. The rule's reference is the whole
+    // data's loss. (Per-sample steps with lr 0.1 on x in [0, 1] are stable: 2 lr (1 + x^2) < 2.)
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..20).map(|i| vec![i as f64 / 20.0]).collect();
+    let y: Vec<f64> = (0..20)
+        .map(|i| {
+            if i == 0 {
+                1e-6
+            } else {
+                1000.0 * i as f64 / 20.0 + 500.0
+            }
+        })
+        .collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    let zeros = LinearModelConfig::new(1)
+        .with_initializer(linfit::burn::nn::Initializer::Zeros)
+        .init(&dev)
+        .unwrap();
+    let fitted = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(50)
+        .with_batch_size(Some(1))
+        .with_shuffle(false)
+        .init()
+        .unwrap()
+        .fit(zeros, &data)
+        .unwrap();
+    assert!(fitted.model.weights()[0].is_finite());
 }

@@ -286,7 +286,16 @@ fn flatten(what: &'static str, rows: &[Vec<f64>]) -> Result<(usize, usize, Vec<f
             what: format!("no columns in {what}"),
         });
     }
-    let mut flat = Vec::with_capacity(rows.len() * width);
+    // Every row's width first, then one checked allocation: a long first row followed by
+    // short ones is a shape error, not an allocation of rows x that width.
+    if let Some((row, values)) = rows.iter().enumerate().find(|(_, r)| r.len() != width) {
+        return Err(Error::shape_mismatch(
+            format!("{what} row {row} (ragged rows)"),
+            format!("{width} values, as in row 0"),
+            format!("{} values", values.len()),
+        ));
+    }
+    let mut flat = try_values(what, checked_size(what, rows.len(), width)?)?;
     for (row, values) in rows.iter().enumerate() {
         if values.len() != width {
             return Err(Error::shape_mismatch(

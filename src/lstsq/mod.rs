@@ -103,7 +103,10 @@ impl LeastSquares {
     ///
     /// # Errors
     /// [`Error::InvalidHyperparameter`] for a negative or non-finite `rcond`;
-    /// [`Error::Readback`] when the device fails; [`Error::Numerical`] if a factorisation fails.
+    /// [`Error::OutOfRange`] when the normal equations (or, over 2^20 values, the streamed QR)
+    /// meet data whose squares leave f64's range (in memory, extreme data are scaled exactly
+    /// and solved); [`Error::Readback`] when the device fails; [`Error::Numerical`] if a
+    /// factorisation fails or the solution is not representable.
     pub fn fit(&self, data: &Dataset) -> Result<LeastSquaresFit> {
         if let Some(rcond) = self.rcond
             && !(rcond.is_finite() && rcond >= 0.0)

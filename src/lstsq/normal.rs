@@ -9,6 +9,7 @@ use faer::linalg::solvers::Svd;
 use super::row_passes::{Moments, moments};
 use super::solution::{Solution, max_rank, numerical_rank};
 use crate::data::Dataset;
+use crate::device::Precision;
 use crate::{Error, Result};
 
 /// The normal-equations solution of `data` and the condition number of `G` (the square of the
@@ -20,7 +21,7 @@ pub(crate) fn normal_equations(
 ) -> Result<(Solution, f64)> {
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let moments = moments(data)?;
-    check_range(&moments, m)?;
+    check_range(&moments, m, data.precision())?;
     let centred = Centred::new(&moments, n, (m, k), intercept);
     let svd = Svd::new(centred.gram.as_ref()).map_err(|e| {
         Error::Numerical(format!(
@@ -69,13 +70,19 @@ pub(crate) fn normal_equations(
     Ok((solution, cond_gram))
 }
 
-/// Squares below this lose digits as subnormals, or vanish.
-const TINY_SQUARES: f64 = 1e-270;
+/// Sums of squares below this (in the device's precision) lose digits as subnormals, or
+/// vanish.
+fn tiny_squares(precision: Precision) -> f64 {
+    match precision {
+        Precision::F64 => 1e-270,
+        Precision::F32 => 1e-30,
+    }
+}
 
 /// The normal equations square the data: refuse data whose squares overflow or underflow
 /// (columns beyond ~1e154 or below ~1e-135 in magnitude), naming the column, rather than
 /// return the wrong answer (the QR solver scales such data exactly and answers).
-fn check_range(moments: &Moments, m: usize) -> Result<()> {
+fn check_range(moments: &Moments, m: usize, precision: Precision) -> Result<()> {
     let out_of_range = |what: String, value: f64| Error::OutOfRange {
         what,
         value: format!("{value:e}"),
@@ -94,7 +101,7 @@ fn check_range(moments: &Moments, m: usize) -> Result<()> {
     }
     for j in 0..m {
         let squares = moments.gram[j * m + j];
-        if squares < TINY_SQUARES && (squares > 0.0 || moments.x_sum[j] != 0.0) {
+        if squares < tiny_squares(precision) && (squares > 0.0 || moments.x_sum[j] != 0.0) {
             return Err(out_of_range(
                 format!("the sum of squares of feature column {j}"),
                 squares,

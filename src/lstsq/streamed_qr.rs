@@ -56,7 +56,7 @@ struct Factor {
     p: usize,
     x_mean: Vec<f64>,
     y_mean: Vec<f64>,
-    /// Largest magnitude of each shifted feature column.
+    /// Largest magnitude of each shifted feature column, then of each shifted target.
     largest: Vec<f64>,
 }
 
@@ -77,17 +77,18 @@ impl Factor {
         };
         let parts = par_host_rows(
             data,
-            || (Tsqr::new(p), vec![0.0f64; m]),
+            || (Tsqr::new(p), vec![0.0f64; m + k]),
             |(qr, largest), x, y| {
-                for row in x.chunks_exact(m) {
-                    for ((a, v), c) in largest.iter_mut().zip(row).zip(&cx) {
+                for (row, target) in x.chunks_exact(m).zip(y.chunks_exact(k)) {
+                    let shifted = row.iter().zip(&cx).chain(target.iter().zip(&cy));
+                    for (a, (v, c)) in largest.iter_mut().zip(shifted) {
                         *a = a.max((v - c).abs());
                     }
                 }
                 qr.push_shifted(intercept, (x, &cx), (y, &cy))
             },
         )?;
-        let mut largest = vec![0.0f64; m];
+        let mut largest = vec![0.0f64; m + k];
         let mut qr: Option<Tsqr> = None;
         for (part, part_largest) in parts {
             largest
@@ -150,7 +151,7 @@ pub(crate) fn solve(
     let norms: Vec<f64> = (0..m)
         .map(|j| (0..=j).map(|i| c(i, j) * c(i, j)).sum::<f64>().sqrt())
         .collect();
-    check_range(&factor.r, &factor.largest)?;
+    check_range(&factor.r, &factor.largest, m)?;
     if norms.iter().all(|&s| s == 0.0) {
         // Nothing varies: every direction is null (the SVD of a zero R has nothing to say).
         let mut solution =
@@ -224,14 +225,15 @@ pub(crate) fn solve(
     Ok(solution)
 }
 
-/// Shifted feature values all below this in magnitude have squares that lose their digits.
+/// Shifted feature or target values all below this in magnitude have squares that lose
+/// their digits.
 const TINY_VALUE: f64 = 1e-145;
 
 /// The streamed factor is formed from sums of squares without scaling (the data are never
 /// held): refuse a factor that overflowed, or columns so small that their squares lost their
 /// digits, rather than return a wrong answer. In-memory fits (up to 2^20 entries) scale such
 /// data exactly instead.
-fn check_range(r: &[f64], largest: &[f64]) -> Result<()> {
+fn check_range(r: &[f64], largest: &[f64], m: usize) -> Result<()> {
     let rule = "the streamed QR forms squares of the data, which leave f64's range here; \
                 rescale the data (the in-memory solvers, up to 2^20 values, scale it exactly)";
     if let Some(v) = r.iter().find(|v| !v.is_finite()) {
@@ -247,7 +249,11 @@ fn check_range(r: &[f64], largest: &[f64]) -> Result<()> {
         .find(|(_, s)| **s > 0.0 && **s < TINY_VALUE)
     {
         return Err(Error::OutOfRange {
-            what: format!("the largest (shifted) value of feature column {j}"),
+            what: if j < m {
+                format!("the largest (shifted) value of feature column {j}")
+            } else {
+                format!("the largest (shifted) value of target column {}", j - m)
+            },
             value: format!("{s:e}"),
             rule: rule.into(),
         });
