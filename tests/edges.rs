@@ -687,3 +687,91 @@ fn mini_batches_of_very_different_rows_are_not_divergence() {
         .unwrap();
     assert!(fitted.model.weights()[0].is_finite());
 }
+
+#[test]
+fn rank_deficient_designs_in_mixed_units_get_the_minimum_norm_answer() {
+    // x1 = u 1e-100 (independent, tiny units), x2, x3 = 3 x2 (collinear), y = 1 + 2 u + x2.
+    // Derivation: w1 = 2e100 is identified; along (x2, x3) only w2 + 3 w3 = 1 is, and the
+    // minimum-norm choice is (w2, w3) = (1, 3) / 10; the null direction is (0, 3, -1) / sqrt(10).
+    // Truncating the design's own SVD at the scaled rank kept its rounding-noise direction
+    // instead of x1's (singular value ~1e-100 < 1e-16 |x2|).
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..15)
+        .map(|i| {
+            let (u, x2) = (((7 * i) % 11) as f64, ((5 * i) % 9) as f64);
+            vec![u * 1e-100, x2, 3.0 * x2]
+        })
+        .collect();
+    let y: Vec<f64> = rows
+        .iter()
+        .map(|r| 1.0 + 2.0 * (r[0] * 1e100) + r[1])
+        .collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd] {
+        let fit = LeastSquares::new().with_solver(solver).fit(&data).unwrap();
+        assert_eq!(fit.rank(), 2, "{solver:?}");
+        let w = fit.model().weights();
+        assert!(close(w[0], 2e100, 1e-10), "{solver:?}: {w:?}");
+        assert!(
+            close(w[1], 0.1, 1e-10) && close(w[2], 0.3, 1e-10),
+            "{solver:?}: {w:?}"
+        );
+        let null = fit.null_space();
+        assert_eq!(null.len(), 1, "{solver:?}");
+        // Intercept first: the null direction is (0, 0, 3, -1) / sqrt(10) up to sign.
+        let q = &null[0];
+        let s = q[2].signum();
+        let expected = [0.0, 0.0, 3.0 / 10f64.sqrt(), -1.0 / 10f64.sqrt()];
+        assert!(
+            q.iter()
+                .zip(&expected)
+                .all(|(a, b)| (a * s - b).abs() < 1e-10),
+            "{q:?}"
+        );
+        assert_eq!(
+            fit.identifiable(),
+            vec![true, true, false, false],
+            "{solver:?}"
+        );
+    }
+}
+
+#[test]
+fn columns_1e400_apart_keep_their_answer_and_statistics() {
+    // x1 = u1 1e200, x2 = u2 1e-200, y = 1 + 3 u1 + 5 u2 + noise: w1 = 3e-200, w2 = 5e200, and
+    // every standard error exists (one common scaling would have flushed x2 to zero).
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..14)
+        .map(|i| vec![((3 * i) % 7) as f64 * 1e200, ((2 * i) % 5) as f64 * 1e-200])
+        .collect();
+    let y: Vec<f64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| 1.0 + 3.0 * (r[0] * 1e-200) + 5.0 * (r[1] * 1e200) + (i % 3) as f64 * 1e-3)
+        .collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    for solver in [Solver::Qr, Solver::Svd] {
+        let fit = LeastSquares::new().with_solver(solver).fit(&data).unwrap();
+        assert_eq!(fit.rank(), 2, "{solver:?}");
+        let w = fit.model().weights();
+        assert!(
+            close(w[0], 3e-200, 1e-3) && close(w[1], 5e200, 1e-3),
+            "{solver:?}: {w:?}"
+        );
+        let summary = fit.summary();
+        let t = &summary.targets[0];
+        for c in t.coefficients.iter().chain(&t.intercept) {
+            assert!(
+                c.std_error.is_some_and(|s| s.is_finite() && s > 0.0),
+                "{solver:?}: {c:?}"
+            );
+        }
+        // Well conditioned once each column is in its own units: no collinearity warning (the
+        // condition number of the raw design, 1e400, is still reported, as statsmodels does).
+        assert!(
+            !summary.warnings.iter().any(|w| w.contains("eigenvalue")),
+            "{solver:?}: {:?}",
+            summary.warnings
+        );
+    }
+}

@@ -4,14 +4,20 @@
 use faer::Mat;
 
 use super::double_double::{Dd, column_means};
-use crate::Result;
 use crate::data::Dataset;
 use crate::device::read_f64;
 use crate::float::{exponent, scale2};
+use crate::{Error, Result};
 
 /// Data whose largest magnitude lies in `[2^-SAFE, 2^SAFE]` are left as they are: their squares
 /// and sums over any realistic number of rows stay far from overflow and underflow.
 const SAFE: i32 = 100;
+
+/// Feature columns whose magnitudes span up to `2^SPAN` can share one scaling: centred, each
+/// column's largest value lies within `2^(SPAN/2)` of 1, representable with room below it for
+/// the column's smaller values (every square the solvers form is taken on a column divided by
+/// its own scale, or on residuals).
+const SPAN: i32 = 1600;
 
 /// The exact power-of-two scaling of the data a solver saw: `x' = 2^x x` (one exponent for all
 /// features, so that minimum-norm solutions keep their meaning) and `y'_t = 2^y[t] y_t`. Zero
@@ -29,6 +35,39 @@ impl Scaling {
             x: 0,
             y: vec![0; k],
         }
+    }
+
+    /// The one exponent for every feature column (`largest[j]` the largest magnitude of column
+    /// `j`): 0 when every non-zero column is in the safe range, else the one that centres the
+    /// columns' magnitudes on 1, so that a column of 1e200 and one of 1e-200 both stay far from
+    /// overflow and underflow.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] when the columns' magnitudes span more than any single exponent
+    /// can keep representable (about 1e570).
+    fn exponent_for_columns(largest: &[f64]) -> Result<i32> {
+        let exponents: Vec<i32> = largest
+            .iter()
+            .filter(|a| **a > 0.0 && a.is_finite())
+            .map(|a| exponent(*a))
+            .collect();
+        let (Some(&low), Some(&high)) = (exponents.iter().min(), exponents.iter().max()) else {
+            return Ok(0);
+        };
+        if low >= -SAFE && high <= SAFE {
+            return Ok(0);
+        }
+        if high - low > SPAN {
+            return Err(Error::OutOfRange {
+                what: "the magnitudes of the feature columns".into(),
+                value: format!("from 2^{low} to 2^{high}"),
+                rule: format!(
+                    "they span more than 2^{SPAN}: no common scaling keeps every column's squares \
+                     representable; rescale the columns"
+                ),
+            });
+        }
+        Ok(-(low + high) / 2)
     }
 
     /// The exponent that brings a largest magnitude `a` near 1, or 0 when `a` is already safe.
@@ -57,7 +96,12 @@ impl HostData {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         let mut x = read_f64(data.features())?;
         let mut y = read_f64(data.targets())?;
-        let largest_x = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let mut largest_x = vec![0.0f64; m];
+        for row in x.chunks_exact(m) {
+            for (a, v) in largest_x.iter_mut().zip(row) {
+                *a = a.max(v.abs());
+            }
+        }
         let mut largest_y = vec![0.0f64; k];
         for row in y.chunks_exact(k) {
             for (a, v) in largest_y.iter_mut().zip(row) {
@@ -65,7 +109,7 @@ impl HostData {
             }
         }
         let scaling = Scaling {
-            x: Scaling::exponent_for(largest_x),
+            x: Scaling::exponent_for_columns(&largest_x)?,
             y: largest_y.into_iter().map(Scaling::exponent_for).collect(),
         };
         if scaling.x != 0 {

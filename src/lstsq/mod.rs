@@ -191,7 +191,10 @@ type Covariance = Vec<Vec<Option<f64>>>;
 /// See [`LeastSquaresFit::scaled`].
 #[derive(Debug)]
 struct ScaledStatistics {
+    /// `(Zs^T Zs)^+` of the column-scaled design `Zs = Z' D^-1`.
     gram_pinv: Vec<Vec<f64>>,
+    /// `D`.
+    column_scale: Vec<f64>,
     x_mean: Vec<f64>,
     sse: Vec<f64>,
     sst: Vec<f64>,
@@ -263,6 +266,7 @@ impl LeastSquaresFit {
             intercepts,
             scaled: ScaledStatistics {
                 gram_pinv: s.gram_pinv,
+                column_scale: s.column_scale,
                 x_mean: s.x_mean,
                 sse,
                 sst,
@@ -371,25 +375,26 @@ impl LeastSquaresFit {
     /// when either parameter is not identifiable; the whole is `None` without residual degrees
     /// of freedom or for a target out of range.
     pub fn covariance(&self, target: usize) -> Option<Vec<Vec<Option<f64>>>> {
-        let (cov, exponents) = self.covariance_scaled(target)?;
+        let (cov, factors) = self.covariance_scaled(target)?;
         Some(
             cov.iter()
-                .zip(&exponents)
-                .map(|(row, ea)| {
+                .zip(&factors)
+                .map(|(row, fa)| {
                     row.iter()
-                        .zip(&exponents)
-                        .map(|(c, eb)| c.map(|c| scale2(c, ea + eb)))
+                        .zip(&factors)
+                        .map(|(c, fb)| c.map(|c| c * fa * fb))
                         .collect()
                 })
                 .collect(),
         )
     }
 
-    /// The covariance of `target` in the solver's scaled units, and per parameter the
-    /// power of two that converts it back: entry `(p, q)` is `cov'[p][q] 2^(e_p + e_q)`, a
-    /// standard error `sqrt(cov'[p][p]) 2^e_p` (so it is finite whenever it is representable,
-    /// even when a variance is not).
-    pub(super) fn covariance_scaled(&self, target: usize) -> Option<(Covariance, Vec<i32>)> {
+    /// The covariance of `target` in the coordinates the solver worked in (data scaled by
+    /// powers of two, feature columns divided by `D`), and per parameter the factor that
+    /// converts it back: entry `(p, q)` is `cov'[p][q] f_p f_q`, a standard error
+    /// `sqrt(cov'[p][p]) f_p`, so that it is finite whenever it is representable, even when a
+    /// variance is not (`f` = `2^-ey` for the intercept, `2^(ex - ey) / D_j` for weight `j`).
+    pub(super) fn covariance_scaled(&self, target: usize) -> Option<(Covariance, Vec<f64>)> {
         let df = self.df_residual();
         if df == 0 || target >= self.scaled.sse.len() {
             return None;
@@ -397,9 +402,18 @@ impl LeastSquaresFit {
         let s2 = self.scaled.sse[target] / df as f64;
         let m = self.weights.len();
         let g = &self.scaled.gram_pinv;
-        let xm = &self.scaled.x_mean;
+        let d = &self.scaled.column_scale;
+        // The means in the unit-column coordinates: xbar / D.
+        let xm: Vec<f64> = self
+            .scaled
+            .x_mean
+            .iter()
+            .zip(d)
+            .map(|(x, d)| x / d)
+            .collect();
         let i = usize::from(self.intercept);
-        // With the intercept: Var(w) = s2 G, Cov(b, w) = -s2 G xbar, Var(b) = s2 (1/n + xbar' G xbar).
+        // With the intercept, in unit-column coordinates (weights D w): Var(w) = s2 G,
+        // Cov(b, w) = -s2 G xbar, Var(b) = s2 (1/n + xbar' G xbar).
         let gx: Vec<f64> = (0..m)
             .map(|a| (0..m).map(|c| g[a][c] * xm[c]).sum())
             .collect();
@@ -414,7 +428,12 @@ impl LeastSquaresFit {
         let ok = self.identifiable();
         let p = self.n_parameters();
         let (ex, ey) = (self.scaled.scaling.x, self.scaled.scaling.y[target]);
-        let exponents = (0..p).map(|a| if a < i { -ey } else { ex - ey }).collect();
+        let factors = (0..p)
+            .map(|a| match a.checked_sub(i) {
+                None => scale2(1.0, -ey),
+                Some(j) => scale2(1.0 / d[j], ex - ey),
+            })
+            .collect();
         let cov = (0..p)
             .map(|a| {
                 (0..p)
@@ -422,7 +441,7 @@ impl LeastSquaresFit {
                     .collect()
             })
             .collect();
-        Some((cov, exponents))
+        Some((cov, factors))
     }
 
     /// Statistics per target: estimates, standard errors, t and p values, R², F.

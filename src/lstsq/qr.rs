@@ -13,9 +13,7 @@ use faer::{Conj, Mat, MatRef, Par};
 
 use super::double_double::{self as dd, Dd};
 use super::host::HostData;
-use super::solution::{
-    Solution, max_rank, min_norm_weights, needs_refinement, numerical_rank, scaled_min_eig,
-};
+use super::solution::{ScaledSvd, Solution, max_rank, needs_refinement, numerical_rank};
 use crate::{Error, Result};
 
 /// In memory (up to 2^20 design entries): column-pivoted Householder QR of the column-scaled
@@ -49,14 +47,13 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
     let size = n.min(m);
     let r = qr.R();
     let perm = qr.P().arrays().0.to_vec(); // column j of Z P is column perm[j] of Z
-    // The rank from the scaled R; the singular values, null space and minimum-norm solution from
-    // the unscaled R D_P, whose singular values are those of Z.
+    // Rank, null space and minimum-norm solution from the SVD of the scaled R (Z D^-1 P =
+    // Q U S V^T); the reported singular values are those of the unscaled R D_P, i.e. of Z.
     let r_scaled = Mat::from_fn(size, m, |i, j| if j >= i { r[(i, j)] } else { 0.0 });
     let RSpectrum {
         rank,
         scaled_sv,
-        r_unscaled,
-        svd,
+        scaled,
         sv,
     } = r_spectrum(
         r_scaled,
@@ -65,26 +62,34 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         rcond,
         max_rank(n, m, intercept),
     )?;
-    // Right singular vectors of Z: rows of V permuted back, P V.
-    let mut v = Mat::<f64>::zeros(m, svd.V().ncols());
+    // Right singular vectors of the scaled design in feature order: rows of V permuted back.
+    let mut v = Mat::<f64>::zeros(m, scaled.V().ncols());
     for (j, &orig) in perm.iter().enumerate() {
-        for c in 0..svd.V().ncols() {
-            v[(orig, c)] = svd.V()[(j, c)];
+        for c in 0..scaled.V().ncols() {
+            v[(orig, c)] = scaled.V()[(j, c)];
         }
     }
 
     let refine_full_rank = needs_refinement(n, m, &scaled_sv);
     let mut weights = vec![vec![0.0; host.k]; m];
+    let mut rhs = Vec::with_capacity(host.k);
     for t in 0..host.k {
         let mut qty = Mat::from_fn(n, 1, |i, _| host.y(i, t) - y_mean[t]);
         apply_q(&qr, &mut qty, true);
-        let w = if rank == m {
+        // U^T (Q^T y)[..size]: the right-hand side in the scaled SVD's coordinates.
+        let u = scaled.U();
+        rhs.push(
+            (0..u.ncols())
+                .map(|c| dd::dot((0..size).map(|i| u[(i, c)]), (0..size).map(|i| qty[(i, 0)])))
+                .collect::<Vec<f64>>(),
+        );
+        if rank == m {
             let psi = back_substitute(r, &(0..m).map(|i| qty[(i, 0)]).collect::<Vec<_>>());
             let mut w = vec![0.0; m];
             for (j, &orig) in perm.iter().enumerate() {
                 w[orig] = psi[j] / scale[orig];
             }
-            if refine_full_rank {
+            let w = if refine_full_rank {
                 let preconditioner = Preconditioner {
                     qr: &qr,
                     perm: &perm,
@@ -93,25 +98,24 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
                 refine(host, &preconditioner, t, intercept, &x_mean, w)
             } else {
                 w
+            };
+            for (j, row) in weights.iter_mut().enumerate() {
+                row[t] = w[j];
             }
-        } else {
-            // w = P V S^+ U^T (Q^T y)[..size]
-            let qty: Vec<f64> = (0..size).map(|i| qty[(i, 0)]).collect();
-            min_norm_weights(svd.U(), v.as_ref(), &sv, rank, &qty)
-        };
-        for (j, row) in weights.iter_mut().enumerate() {
-            row[t] = w[j];
         }
     }
-    let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
-    let mut solution = Solution::assemble(
-        weights,
+    let mut solution = Solution::from_scaled_svd(
+        (rank == m).then_some(weights),
         (x_mean, y_mean),
         intercept,
-        v.as_ref(),
+        ScaledSvd {
+            v: v.as_ref(),
+            s: &scaled_sv,
+            scale: &scale,
+            rank,
+        },
+        &rhs,
         sv,
-        rank,
-        scaled_min_eig,
     );
     solution.sums_of_squares = Some(host.sums_of_squares(
         &solution.weights,
@@ -125,12 +129,12 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
 /// What the SVDs of a QR's `R` tell about the design.
 pub(super) struct RSpectrum {
     pub rank: usize,
-    /// Singular values of the column-scaled design (for the rank and the refinement decision).
+    /// Singular values of the column-scaled design (the rank, the refinement decision).
     pub scaled_sv: Vec<f64>,
-    /// `R D` in the factor's column order: the R factor of the unscaled design.
-    pub r_unscaled: Mat<f64>,
-    /// Its SVD: singular values and right singular vectors of the design.
-    pub svd: Svd<f64>,
+    /// The SVD of the scaled `R` (columns in the factor's order): null space and
+    /// minimum-norm solution.
+    pub scaled: Svd<f64>,
+    /// Singular values of the unscaled `R D`, i.e. of the design, for reporting.
     pub sv: Vec<f64>,
 }
 
@@ -139,8 +143,9 @@ fn singular_values(svd: &Svd<f64>) -> Vec<f64> {
     (0..s.nrows()).map(|i| s[i]).collect()
 }
 
-/// The rank (from the scaled `R`, relative tolerance `rcond` or `eps * max(n, m)`, capped at
-/// `max_rank`) and the SVD of the unscaled `R D`, `col_scale(j)` the scale of factor column `j`.
+/// The SVD of the scaled `R` and the rank from it (relative tolerance `rcond` or
+/// `eps * max(n, m)`, capped at `max_rank`), and the singular values of the unscaled `R D`,
+/// `col_scale(j)` the scale of factor column `j`.
 pub(super) fn r_spectrum(
     r_scaled: Mat<f64>,
     col_scale: impl Fn(usize) -> f64,
@@ -156,16 +161,15 @@ pub(super) fn r_spectrum(
              itself: try Solver::Svd or Solver::NormalEquations"
         ))
     };
-    let scaled_sv = singular_values(&Svd::new_thin(r_scaled.as_ref()).map_err(svd_err)?);
+    let scaled = Svd::new_thin(r_scaled.as_ref()).map_err(svd_err)?;
+    let scaled_sv = singular_values(&scaled);
     let rank = numerical_rank(&scaled_sv, rcond, (n, m), max_rank);
     let r_unscaled = Mat::from_fn(r_scaled.nrows(), m, |i, j| r_scaled[(i, j)] * col_scale(j));
-    let svd = Svd::new_thin(r_unscaled.as_ref()).map_err(svd_err)?;
-    let sv = singular_values(&svd);
+    let sv = singular_values(&Svd::new_thin(r_unscaled.as_ref()).map_err(svd_err)?);
     Ok(RSpectrum {
         rank,
         scaled_sv,
-        r_unscaled,
-        svd,
+        scaled,
         sv,
     })
 }

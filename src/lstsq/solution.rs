@@ -3,7 +3,6 @@
 //! and singular values `S` of the design the solver saw (`Z`, centred when there is an
 //! intercept), and the intercepts.
 
-use faer::linalg::solvers::Svd;
 use faer::{Mat, MatRef};
 
 use super::double_double as dd;
@@ -20,8 +19,12 @@ pub(crate) struct Solution {
     pub singular_values: Vec<f64>,
     /// Orthonormal basis of the null space of the (centred) design, in feature coordinates.
     pub null_weights: Vec<Vec<f64>>,
-    /// `(Z^T Z)^+`, `[m][m]`, for the standard errors.
+    /// `(Zs^T Zs)^+` over the rank, `[m][m]`, for the standard errors, in the coordinates of
+    /// the column-scaled design `Zs = Z D^-1` (`D` = [`column_scale`](Self::column_scale)), so
+    /// that columns of very different magnitudes do not overflow it.
     pub gram_pinv: Vec<Vec<f64>>,
+    /// `D`: the column scales of `Zs` (ones for solvers that do not scale columns).
+    pub column_scale: Vec<f64>,
     /// `Z^T Z = V S^2 V^T`, `[m][m]`, for the loss of other parameters (`explain`).
     pub gram: Vec<Vec<f64>>,
     /// Feature means (zeros without intercept).
@@ -57,6 +60,7 @@ impl Solution {
             intercepts: intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean)),
             null_weights: null_basis(v, &sv, rank, m),
             gram_pinv: pinv_gram(v, &sv, rank, m),
+            column_scale: vec![1.0; m],
             gram: gram(v, &sv, m),
             singular_values: full_spectrum(sv, m),
             weights,
@@ -70,7 +74,90 @@ impl Solution {
     }
 }
 
+/// The SVD `Zs = Us Ss Vs^T` of the column-scaled design `Zs = Z D^-1`, truncated at the rank
+/// decided on it.
+pub(super) struct ScaledSvd<'a> {
+    /// `Vs`, rows in feature order.
+    pub v: MatRef<'a, f64>,
+    /// `Ss`, descending.
+    pub s: &'a [f64],
+    /// `D`, the column scales.
+    pub scale: &'a [f64],
+    pub rank: usize,
+}
+
 impl Solution {
+    /// The solution from the SVD of the column-scaled design (QR and SVD solvers): the null
+    /// space of `Z` is `D^-1` times that of `Zs`; the weights are `weights` when the caller has
+    /// them (full rank: back substitution and refinement), else the minimum-norm weights in the
+    /// data's units, the particular solution `D^-1 Vs_r Ss_r^-1 (Us_r^T y)` (`rhs[t]` holds
+    /// `Us^T (y - mean(y))`) with its component in that null space removed. Deciding and
+    /// truncating on `Zs` keeps both independent of the features' units.
+    pub(super) fn from_scaled_svd(
+        weights: Option<Vec<Vec<f64>>>,
+        (x_mean, y_mean): (Vec<f64>, Vec<f64>),
+        intercept: bool,
+        scaled: ScaledSvd<'_>,
+        rhs: &[Vec<f64>],
+        singular_values: Vec<f64>,
+    ) -> Self {
+        let (m, k) = (x_mean.len(), y_mean.len());
+        let ScaledSvd { v, s, scale, rank } = scaled;
+        let null_unit = null_basis(v, s, rank, m);
+        let null_weights = orthonormalize(
+            null_unit
+                .iter()
+                .map(|u| u.iter().zip(scale).map(|(a, d)| a / d).collect())
+                .collect(),
+        );
+        let weights = weights.unwrap_or_else(|| {
+            let mut weights = vec![vec![0.0; k]; m];
+            for (t, rhs) in rhs.iter().enumerate() {
+                let mut w: Vec<f64> = (0..m)
+                    .map(|j| {
+                        let unit: f64 = (0..rank).map(|c| v[(j, c)] * rhs[c] / s[c]).sum();
+                        unit / scale[j]
+                    })
+                    .collect();
+                for q in &null_weights {
+                    let along: f64 = q.iter().zip(&w).map(|(a, b)| a * b).sum();
+                    w.iter_mut().zip(q).for_each(|(wj, qj)| *wj -= along * qj);
+                }
+                for (j, row) in weights.iter_mut().enumerate() {
+                    row[t] = w[j];
+                }
+            }
+            weights
+        });
+        let gram_unit = gram(v, s, m);
+        let scaled_min_eig = if s.len() >= m && m > 0 {
+            s[m - 1] * s[m - 1]
+        } else {
+            0.0
+        };
+        Solution {
+            intercepts: intercept.then(|| intercepts_for(&weights, &x_mean, &y_mean)),
+            null_weights,
+            gram_pinv: pinv_gram(v, s, rank, m),
+            column_scale: scale.to_vec(),
+            gram: (0..m)
+                .map(|a| {
+                    (0..m)
+                        .map(|b| gram_unit[a][b] * scale[a] * scale[b])
+                        .collect()
+                })
+                .collect(),
+            singular_values: full_spectrum(singular_values, m),
+            weights,
+            rank,
+            x_mean,
+            y_mean,
+            scaled_min_eig,
+            sums_of_squares: None,
+            scaling: Scaling::identity(k),
+        }
+    }
+
     /// The solution of a design with no variation at all (every centred column zero, or every
     /// column zero without intercept): weights 0, intercepts `mean(y)`, rank 0, every
     /// direction in the null space.
@@ -125,52 +212,6 @@ pub(super) fn needs_refinement(n: usize, m: usize, scaled_sv: &[f64]) -> bool {
     let scaled_cond =
         scaled_sv.first().copied().unwrap_or(0.0) / scaled_sv.last().copied().unwrap_or(0.0);
     n * m <= REFINE_ALWAYS_BELOW || scaled_cond.is_nan() || scaled_cond > REFINE_ABOVE_COND
-}
-
-/// Smallest eigenvalue of `D^-1 F^T F D^-1`, `D` the column norms of `F` (`F^T F = Z^T Z`).
-pub(super) fn scaled_min_eig(f: MatRef<'_, f64>, m: usize) -> f64 {
-    if f.nrows() < m {
-        return 0.0;
-    }
-    let norms: Vec<f64> = (0..m)
-        .map(|j| {
-            (0..f.nrows())
-                .map(|i| f[(i, j)] * f[(i, j)])
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
-    if norms.contains(&0.0) {
-        return 0.0;
-    }
-    let scaled = Mat::from_fn(f.nrows(), m, |i, j| f[(i, j)] / norms[j]);
-    match Svd::new_thin(scaled.as_ref()) {
-        Ok(svd) => {
-            let s = svd.S().column_vector();
-            let smin = (0..s.nrows()).map(|i| s[i]).fold(f64::INFINITY, f64::min);
-            smin * smin
-        }
-        Err(_) => f64::NAN,
-    }
-}
-
-/// Minimum-norm weights `V S^+ U^T qty` over the first `rank` singular triplets of a QR's `R`
-/// (`U`, `S`, `V` its SVD with `V`'s rows in feature order, `qty` the leading part of `Q^T y`).
-pub(super) fn min_norm_weights(
-    u: MatRef<'_, f64>,
-    v: MatRef<'_, f64>,
-    sv: &[f64],
-    rank: usize,
-    qty: &[f64],
-) -> Vec<f64> {
-    let mut w = vec![0.0; v.nrows()];
-    for (c, &s) in sv.iter().enumerate().take(rank) {
-        let coef = dd::dot((0..qty.len()).map(|i| u[(i, c)]), qty.iter().copied()) / s;
-        for (j, wj) in w.iter_mut().enumerate() {
-            *wj += v[(j, c)] * coef;
-        }
-    }
-    w
 }
 
 fn intercepts_for(weights: &[Vec<f64>], x_mean: &[f64], y_mean: &[f64]) -> Vec<f64> {
@@ -244,10 +285,15 @@ fn pinv_gram(v: MatRef<'_, f64>, sv: &[f64], rank: usize, m: usize) -> Vec<Vec<f
     g
 }
 
-/// Gram-Schmidt, twice for stability; drops vectors that vanish.
+/// Gram-Schmidt, twice for stability; drops vectors that vanish. Each vector is first divided
+/// by its largest entry, so that entries near f64's limits do not overflow the norms.
 pub(super) fn orthonormalize(vectors: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
     let mut basis: Vec<Vec<f64>> = Vec::new();
     for mut v in vectors {
+        let largest = v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+        if largest > 0.0 && largest.is_finite() {
+            v.iter_mut().for_each(|x| *x /= largest);
+        }
         for _ in 0..2 {
             for q in &basis {
                 let d: f64 = q.iter().zip(&v).map(|(a, b)| a * b).sum();

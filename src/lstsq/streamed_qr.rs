@@ -19,9 +19,7 @@ use faer::Mat;
 use super::double_double::{self as dd, Dd, column_means};
 use super::qr::{RSpectrum, back_substitute, forward_substitute_t, r_spectrum};
 use super::row_passes::par_host_rows;
-use super::solution::{
-    REFINE_ALWAYS_BELOW, Solution, max_rank, min_norm_weights, needs_refinement, scaled_min_eig,
-};
+use super::solution::{REFINE_ALWAYS_BELOW, ScaledSvd, Solution, max_rank, needs_refinement};
 use super::tsqr::Tsqr;
 use crate::data::Dataset;
 use crate::device::read_f64;
@@ -173,53 +171,54 @@ pub(crate) fn solve(
     let r_scaled = Mat::from_fn(m, m, |i, j| if j >= i { c(i, j) / scale[j] } else { 0.0 });
     let max_rank = max_rank(n, m, intercept);
     let RSpectrum {
-        rank: scaled_rank,
+        rank,
         scaled_sv,
-        r_unscaled,
-        svd,
+        scaled,
         sv,
     } = r_spectrum(r_scaled.clone(), |j| scale[j], n, rcond, max_rank)?;
-    // Both solvers decide the rank on the column-scaled design: units do not change it.
-    let rank = scaled_rank;
+    // Both solvers decide the rank on the column-scaled design (units do not change it) and
+    // truncate there; Qr refines full-rank solutions of ill-conditioned designs.
     let refine = rule == RankRule::Scaled && needs_refinement(n, m, &scaled_sv);
     let mut weights = vec![vec![0.0; k]; m];
     let (mut sse, mut sst) = (vec![0.0; k], vec![0.0; k]);
+    let mut rhs = Vec::with_capacity(k);
+    let u = scaled.U();
     for t in 0..k {
         let qty: Vec<f64> = (0..m).map(|i| c(i, m + t)).collect();
-        let w = if rank == m {
+        let uty: Vec<f64> = (0..u.ncols())
+            .map(|col| dd::dot((0..m).map(|i| u[(i, col)]), qty.iter().copied()))
+            .collect();
+        if rank == m {
             let psi = back_substitute(r_scaled.as_ref(), &qty);
             let w: Vec<f64> = psi.iter().zip(&scale).map(|(p, s)| p / s).collect();
-            if refine {
+            let w = if refine {
                 let centre = (factor.x_mean.as_slice(), factor.y_mean[t]);
                 refine_seminormal(data, r_scaled.as_ref(), &scale, t, intercept, centre, w)?
             } else {
                 w
+            };
+            for (j, row) in weights.iter_mut().enumerate() {
+                row[t] = w[j];
             }
-        } else {
-            min_norm_weights(svd.U(), svd.V(), &sv, rank, &qty)
-        };
-        for (j, row) in weights.iter_mut().enumerate() {
-            row[t] = w[j];
         }
         // What the truncated solution leaves unexplained beyond the least-squares residual.
-        let dropped: f64 = (rank..svd.U().ncols())
-            .map(|col| {
-                let d = dd::dot((0..m).map(|i| svd.U()[(i, col)]), qty.iter().copied());
-                d * d
-            })
-            .sum();
+        let dropped: f64 = uty.iter().skip(rank).map(|d| d * d).sum();
         (sse[t], sst[t]) = factor.sums_of_squares(m, t, dropped);
+        rhs.push(uty);
     }
-    let scaled_min_eig = scaled_min_eig(r_unscaled.as_ref(), m);
     let Factor { x_mean, y_mean, .. } = factor;
-    let mut solution = Solution::assemble(
-        weights,
+    let mut solution = Solution::from_scaled_svd(
+        (rank == m).then_some(weights),
         (x_mean, y_mean),
         intercept,
-        svd.V(),
+        ScaledSvd {
+            v: scaled.V(),
+            s: &scaled_sv,
+            scale: &scale,
+            rank,
+        },
+        &rhs,
         sv,
-        rank,
-        scaled_min_eig,
     );
     solution.sums_of_squares = Some((sse, sst));
     Ok(solution)

@@ -109,7 +109,7 @@ fn target_summary(fit: &LeastSquaresFit, t: usize, t_dist: Option<&StudentsT>) -
     let std_error = |p: usize| -> Option<f64> {
         let (c, e) = cov.as_ref()?;
         let v = c[p][p].filter(|v| v.is_finite() && *v >= 0.0)?;
-        Some(scale2(v.sqrt(), e[p]))
+        Some(v.sqrt() * e[p])
     };
     let coefficients = (0..m)
         .map(|j| coefficient(fit.weights[j][t], std_error(j + i), t_dist))

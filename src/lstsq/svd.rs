@@ -5,16 +5,17 @@
 //! (`streamed_qr`).
 //!
 //! With `Z = Zs D` (`D` the centred column norms): the thin SVD `Zs = Us Ss Vs^T` gives the
-//! rank; a full-rank solution (unique) is `w = D^-1 Vs Ss^-1 Us^T y`, accurate whatever the
-//! columns' scales; a rank-deficient one is the minimum-norm solution in the data's units,
-//! through the SVD of the small `Ss Vs^T D = U2 S V^T` (so `Z = (Us U2) S V^T`).
+//! rank and, truncated there, the solution: `D^-1 Vs_r Ss_r^-1 Us_r^T y` with its component in
+//! the null space of `Z` (`D^-1` times that of `Zs`) removed, the minimum-norm solution in the
+//! data's units (`Solution::from_scaled_svd`), accurate whatever the columns' scales. The
+//! design's own singular values, reported, are those of the small `Ss Vs^T D`.
 
 use faer::Mat;
 use faer::linalg::solvers::Svd;
 
 use super::double_double as dd;
 use super::host::HostData;
-use super::solution::{Solution, max_rank, min_norm_weights, numerical_rank, scaled_min_eig};
+use super::solution::{ScaledSvd, Solution, max_rank, numerical_rank};
 use crate::{Error, Result};
 
 /// Minimum-norm solution through the SVD (rank revealing).
@@ -41,48 +42,39 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
         let (us, ss, vs) = (scaled.U(), scaled.S().column_vector(), scaled.V());
         let scaled_sv: Vec<f64> = (0..ss.nrows()).map(|i| ss[i]).collect();
         let rank = numerical_rank(&scaled_sv, rcond, (n, m), max_rank(n, m, intercept));
-        // The design's own SVD, from the small factor Ss Vs^T D.
+        // The design's own singular values, for reporting: those of the small Ss Vs^T D.
         let small = Mat::from_fn(scaled_sv.len(), m, |c, j| {
             scaled_sv[c] * vs[(j, c)] * scale[j]
         });
-        let svd = Svd::new_thin(small.as_ref()).map_err(svd_err)?;
-        let sv: Vec<f64> = (0..svd.S().column_vector().nrows())
-            .map(|i| svd.S().column_vector()[i])
+        let sv = Svd::new_thin(small.as_ref()).map_err(svd_err)?;
+        let sv: Vec<f64> = (0..sv.S().column_vector().nrows())
+            .map(|i| sv.S().column_vector()[i])
             .collect();
-        let mut weights = vec![vec![0.0; k]; m];
-        for t in 0..k {
-            // Us^T (y - mean(y)), in double-double.
-            let uty: Vec<f64> = (0..scaled_sv.len())
-                .map(|c| {
-                    dd::dot(
-                        (0..n).map(|i| us[(i, c)]),
-                        (0..n).map(|i| host.y(i, t) - y_mean[t]),
-                    )
-                })
-                .collect();
-            let w = if rank == m {
-                (0..m)
-                    .map(|j| {
-                        let s: f64 = (0..rank).map(|c| vs[(j, c)] * uty[c] / scaled_sv[c]).sum();
-                        s / scale[j]
+        // Us^T (y - mean(y)) per target, in double-double.
+        let rhs: Vec<Vec<f64>> = (0..k)
+            .map(|t| {
+                (0..scaled_sv.len())
+                    .map(|c| {
+                        dd::dot(
+                            (0..n).map(|i| us[(i, c)]),
+                            (0..n).map(|i| host.y(i, t) - y_mean[t]),
+                        )
                     })
                     .collect()
-            } else {
-                min_norm_weights(svd.U(), svd.V(), &sv, rank, &uty)
-            };
-            for (j, row) in weights.iter_mut().enumerate() {
-                row[t] = w[j];
-            }
-        }
-        let scaled_min_eig = scaled_min_eig(small.as_ref(), m);
-        Solution::assemble(
-            weights,
+            })
+            .collect();
+        Solution::from_scaled_svd(
+            None,
             (x_mean, y_mean),
             intercept,
-            svd.V(),
+            ScaledSvd {
+                v: vs,
+                s: &scaled_sv,
+                scale: &scale,
+                rank,
+            },
+            &rhs,
             sv,
-            rank,
-            scaled_min_eig,
         )
     };
     solution.sums_of_squares = Some(host.sums_of_squares(
