@@ -187,7 +187,24 @@ impl Standardizer {
         let row = |v: &[f64]| {
             Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, v.len()]), (&device, dtype))
         };
-        let features = (data.features() - row(&self.feature_mean)) / row(&self.feature_std);
+        // (x - mean) / std, with x, mean and std first divided by a power of two near std
+        // (exact): x - mean no longer overflows for values near the float type's limit.
+        let standardise = |x: Tensor<2>, mean: &[f64], std: &[f64]| {
+            // Kept within the normal range of the data's float type.
+            let limit = if data.precision() == crate::Precision::F32 {
+                120
+            } else {
+                1000
+            };
+            let down: Vec<f64> = std
+                .iter()
+                .map(|s| scale2(1.0, -exponent(*s).clamp(-limit, limit)))
+                .collect();
+            let scaled =
+                |v: &[f64]| -> Vec<f64> { v.iter().zip(&down).map(|(a, d)| a * d).collect() };
+            (x * row(&down) - row(&scaled(mean))) / row(&scaled(std))
+        };
+        let features = standardise(data.features(), &self.feature_mean, &self.feature_std);
         let targets = match (&self.target_mean, &self.target_std) {
             (Some(mean), Some(std)) => {
                 if data.n_targets() != mean.len() {
@@ -197,7 +214,7 @@ impl Standardizer {
                         data.n_targets(),
                     ));
                 }
-                (data.targets() - row(mean)) / row(std)
+                standardise(data.targets(), mean, std)
             }
             _ => data.targets(),
         };

@@ -382,6 +382,23 @@ fn standardizer_handles_columns_whose_squares_overflow() {
         let expected = (i as f64 - 2.0) / 2f64.sqrt();
         assert!((pair[0] - expected).abs() < 1e-14 && (pair[1] - expected).abs() < 1e-14);
     }
+    // Values near f64::MAX: x - mean itself overflows unless scaled first. Column
+    // (1, 1, -1) 1.7e308 standardises like (1, 1, -1): mean 1/3, population std sqrt(8)/3,
+    // so (1 - 1/3) / (sqrt(8)/3) = 1/sqrt(2) and (-1 - 1/3) / (sqrt(8)/3) = -sqrt(2).
+    let rows = vec![vec![1.7e308], vec![1.7e308], vec![-1.7e308]];
+    let data = Dataset::from_rows(&rows, &[0.0; 3], &dev).unwrap();
+    let scaler = StandardizerConfig::new().fit(&data).unwrap();
+    let z: Vec<f64> = scaler
+        .transform(&data)
+        .unwrap()
+        .features()
+        .try_into_vec_as::<f64>()
+        .unwrap();
+    let expected = [0.5f64.sqrt(), 0.5f64.sqrt(), -(2f64.sqrt())];
+    assert!(
+        z.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-14),
+        "{z:?}"
+    );
 }
 
 #[test]
@@ -624,6 +641,15 @@ fn fit_polynomial_stays_well_conditioned_and_finite() {
         // Evaluating in powers of x cancels: ~1e9-sized terms make 2.
         assert!((poly.eval(*xi) - yi).abs() < 1e-5, "{xi}");
     }
+    // x near 1e160 (x^2 overflows, the answer does not): y = 1e-100 x^2 gives b2 = 1e-100.
+    let x: Vec<f64> = (0..12).map(|i| (1.0 + i as f64 / 11.0) * 1e160).collect();
+    let y: Vec<f64> = x.iter().map(|x| 1e-100 * x * x).collect();
+    let poly = LeastSquares::new().fit_polynomial(&x, &y, 2, &dev).unwrap();
+    assert!(
+        close(poly.coefficients()[2], 1e-100, 1e-8),
+        "{:?}",
+        poly.coefficients()
+    );
     // x near 1e300: the fit in u works, the coefficients in powers of x leave f64's range.
     let x: Vec<f64> = (0..10).map(|i| (1.0 + i as f64 / 10.0) * 1e300).collect();
     let y: Vec<f64> = (0..10).map(|i| (i * i) as f64).collect();

@@ -228,12 +228,24 @@ impl LeastSquaresFit {
             .map(|(v, ey)| scale2(*v, -ey))
             .collect();
         let flat: Vec<f64> = weights.iter().flatten().copied().collect();
+        let solved_finite = s.weights.iter().flatten().all(|w| w.is_finite())
+            && s.intercepts.iter().flatten().all(|b| b.is_finite());
         let model = LinearModel::from_values(m, &flat, intercepts.as_deref(), &data.device())
-            .map_err(|e| {
-                Error::Numerical(format!(
+            .map_err(|e| match e {
+                // Finite in the solver's units, not in the data's (or the device's precision).
+                Error::NonFinite { .. } | Error::OutOfRange { .. } if solved_finite => {
+                    Error::OutOfRange {
+                        what: "the fitted coefficients".into(),
+                        value: e.to_string(),
+                        rule: "in the data's units they leave the float type's range; rescale \
+                               the features or targets"
+                            .into(),
+                    }
+                }
+                e => Error::Numerical(format!(
                     "the solution is not finite ({e}); the design is too ill-conditioned for \
                      this solver"
-                ))
+                )),
             })?;
         let (sse, sst) = match s.sums_of_squares {
             Some(sums) => sums,

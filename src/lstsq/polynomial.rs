@@ -133,9 +133,15 @@ impl LeastSquares {
         let cov = fit.covariance(0);
         let d = degree;
         // beta_j = sum_{k >= j} c_k T[k][j], T[k][j] = C(k, j) (-shift)^(k-j) / scale^k.
+        // Written as C(k, j) (-shift / scale)^(k-j) 2^(-j e) (scale = 2^e): no power of x's
+        // magnitude is formed, so x near 1e160 does not overflow where the answer does not.
+        let scale_exponent = exponent(scale);
         let t = |k: usize, j: usize| -> f64 {
             let binom = (0..j).fold(1.0, |acc, i| acc * (k - i) as f64 / (i + 1) as f64);
-            binom * (-shift).powi((k - j) as i32) / scale.powi(k as i32)
+            scale2(
+                binom * (-shift / scale).powi((k - j) as i32),
+                -(j as i32) * scale_exponent,
+            )
         };
         // The coefficients in powers of x of a model in u, summed over its targets.
         let to_powers_of_x = |model: &crate::LinearModel| -> Result<Vec<f64>> {
@@ -170,13 +176,11 @@ impl LeastSquares {
                 .iter()
                 .zip(y)
                 .map(|(&xi, &yi)| {
-                    let mut power = Dd::new(1.0);
-                    let mut prediction = Dd::default();
-                    for &b in &coefficients {
-                        let (hi, lo) = power.mul(b).parts();
-                        prediction = prediction.add(hi).add(lo);
-                        power = power.mul(xi);
-                    }
+                    // Horner's rule in double-double: no power of x is formed on its own.
+                    let prediction = coefficients
+                        .iter()
+                        .rev()
+                        .fold(Dd::default(), |acc, &b| acc.mul(xi).add(b));
                     let (hi, lo) = prediction.parts();
                     let (r_hi, r_lo) = Dd::new(yi).add(-hi).add(-lo).parts();
                     vec![r_hi, r_lo]
