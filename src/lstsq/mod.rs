@@ -335,7 +335,10 @@ impl LeastSquaresFit {
     /// Residual sum of squares per target.
     ///
     /// Infinite when the true value overflows f64 (residuals beyond ~1e154); the summary's
-    /// statistics are computed in scaled units and stay finite.
+    /// statistics are computed in scaled units and stay finite. The in-memory solvers (up to
+    /// 2^20 values) compute it on the host in double-double for the solution in f64, so on an
+    /// f32 device it can differ in the last f32 digits from `metrics` applied to the returned
+    /// (f32) model.
     pub fn sse(&self) -> Vec<f64> {
         self.scaled
             .sse

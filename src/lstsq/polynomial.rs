@@ -100,9 +100,13 @@ impl LeastSquares {
     /// Fits a polynomial of `degree` in `x` to `y` (always with the constant term), in the
     /// well-conditioned variable `u = (x - shift) / scale` (see [`PolynomialFit`]).
     ///
+    /// Cost: one fit, then up to 4 refinement steps in powers of x, each a fit of the
+    /// residuals (as a two-target dataset on `device`): at most 5 fits of `n x degree` data.
+    ///
     /// # Errors
     /// As [`Dataset::from_rows`] for the data, [`Error::InvalidHyperparameter`] for degree 0,
-    /// and as [`LeastSquares::fit`].
+    /// [`Error::OutOfRange`] when the coefficients in powers of x leave f64's range, and as
+    /// [`LeastSquares::fit`].
     pub fn fit_polynomial(
         &self,
         x: &[f64],
