@@ -4,6 +4,7 @@
 use faer::Mat;
 
 use super::double_double::{Dd, column_means};
+use super::solution::Solution;
 use crate::data::Dataset;
 use crate::device::read_f64;
 use crate::float::{exponent, scale2};
@@ -201,6 +202,18 @@ impl HostData {
             .zip(&shift)
             .map(|(a, &e)| scale2(a.value().sqrt(), -e))
             .collect()
+    }
+
+    /// The common end of the host solvers: the solution's sums of squares, computed here
+    /// exactly, and the scaling it is expressed in.
+    pub(super) fn finish(&self, mut solution: Solution) -> Solution {
+        solution.sums_of_squares = Some(self.sums_of_squares(
+            &solution.weights,
+            solution.intercepts.as_deref(),
+            &solution.y_mean,
+        ));
+        solution.scaling = self.scaling.clone();
+        solution
     }
 
     /// Residual and total sums of squares per target of `y = b + x w` (`weights[j][t]`), about

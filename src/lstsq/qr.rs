@@ -30,14 +30,8 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
     if norms.iter().all(|&d| d == 0.0) {
         // Nothing varies: no direction is identified (and Householder QR of a zero matrix
         // has no reflectors to build).
-        let mut solution = Solution::rank_zero((x_mean, y_mean), intercept);
-        solution.sums_of_squares = Some(host.sums_of_squares(
-            &solution.weights,
-            solution.intercepts.as_deref(),
-            &solution.y_mean,
-        ));
-        solution.scaling = host.scaling.clone();
-        return Ok(solution);
+        let solution = Solution::rank_zero((x_mean, y_mean), intercept);
+        return Ok(host.finish(solution));
     }
     let scale: Vec<f64> = norms
         .into_iter()
@@ -104,7 +98,7 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
             }
         }
     }
-    let mut solution = Solution::from_scaled_svd(
+    let solution = Solution::from_scaled_svd(
         (rank == m).then_some(weights),
         (x_mean, y_mean),
         intercept,
@@ -117,13 +111,7 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         &rhs,
         sv,
     );
-    solution.sums_of_squares = Some(host.sums_of_squares(
-        &solution.weights,
-        solution.intercepts.as_deref(),
-        &solution.y_mean,
-    ));
-    solution.scaling = host.scaling.clone();
-    Ok(solution)
+    Ok(host.finish(solution))
 }
 
 /// What the SVDs of a QR's `R` tell about the design.

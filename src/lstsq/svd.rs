@@ -23,7 +23,7 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
     let (n, m, k) = (host.n, host.m, host.k);
     let (x_mean, y_mean) = host.means(intercept);
     let norms = host.centred_norms(&x_mean);
-    let mut solution = if norms.iter().all(|&d| d == 0.0) {
+    let solution = if norms.iter().all(|&d| d == 0.0) {
         Solution::rank_zero((x_mean, y_mean), intercept)
     } else {
         let scale: Vec<f64> = norms
@@ -77,11 +77,5 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
             sv,
         )
     };
-    solution.sums_of_squares = Some(host.sums_of_squares(
-        &solution.weights,
-        solution.intercepts.as_deref(),
-        &solution.y_mean,
-    ));
-    solution.scaling = host.scaling.clone();
-    Ok(solution)
+    Ok(host.finish(solution))
 }
