@@ -44,4 +44,13 @@ impl Loss {
             Loss::MeanSquared => squared.mean(),
         }
     }
+
+    /// The factor from the sum of squared errors to this loss over `elements` values: 1 for
+    /// the sum, `1 / elements` for the mean.
+    pub(crate) fn scale(&self, elements: usize) -> f64 {
+        match self {
+            Loss::SumSquared => 1.0,
+            Loss::MeanSquared => 1.0 / elements as f64,
+        }
+    }
 }

@@ -169,6 +169,12 @@ impl Sgd {
         let grads = loss.backward();
         let weight = model.weight_param().val().grad(&grads);
         let bias = model.bias_param().and_then(|b| b.val().grad(&grads));
+        self.accumulate(weight, bias);
+    }
+
+    /// Adds gradients (on the model's plain device) to the pending ones: what
+    /// [`backward`](Self::backward) does with the gradients it reads.
+    pub(crate) fn accumulate(&mut self, weight: Option<Tensor<2>>, bias: Option<Tensor<1>>) {
         self.pending = Some(match self.pending.take() {
             None => ParamTensors { weight, bias },
             Some(old) => ParamTensors {
@@ -186,6 +192,13 @@ impl Sgd {
     /// [`Error::NoGradients`] when no gradient is pending; [`Error::ShapeMismatch`] when the
     /// pending gradients or momentum buffers belong to a model of another shape.
     pub fn step(&mut self, model: LinearModel) -> Result<LinearModel> {
+        self.update_model(model, true)
+    }
+
+    /// [`step`](Self::step), with the updated parameters made autodiff leaves requiring a
+    /// gradient (`track`), or left on the plain device (the training loop's form: a new leaf
+    /// is registered in Burn's autodiff graph, which only a `backward` call frees).
+    pub(crate) fn update_model(&mut self, model: LinearModel, track: bool) -> Result<LinearModel> {
         let grads = match &self.pending {
             Some(p) if p.weight.is_some() || p.bias.is_some() => p.clone(),
             _ => return Err(Error::NoGradients),
@@ -222,11 +235,11 @@ impl Sgd {
         let lr = self.lr;
         let model = model.map_params(
             |p| match grads.weight {
-                Some(g) => update(config, lr, p, g, &mut weight_buf),
+                Some(g) => update(config, lr, p, g, &mut weight_buf, track),
                 None => p,
             },
             |p| match grads.bias {
-                Some(g) => update(config, lr, p, g, &mut bias_buf),
+                Some(g) => update(config, lr, p, g, &mut bias_buf, track),
                 None => p,
             },
         );
@@ -295,6 +308,7 @@ fn update<const D: usize>(
     param: Tensor<D>,
     grad: Tensor<D>,
     buffer: &mut Option<Tensor<D>>,
+    track: bool,
 ) -> Tensor<D> {
     let param = param.without_autodiff();
     let mut grad = grad;
@@ -321,5 +335,9 @@ fn update<const D: usize>(
         *buffer = Some(buf);
     }
     let updated = param - grad.mul_scalar(lr);
-    updated.autodiff().require_grad()
+    if track {
+        updated.autodiff().require_grad()
+    } else {
+        updated
+    }
 }

@@ -156,7 +156,7 @@ pub struct Fitted {
 ///
 /// Divergence (always an error, never a returned model): a loss read back that is NaN or
 /// infinite, or that exceeds [`DIVERGENCE_GROWTH`] (1e10) times its starting value per row,
-/// the start being the larger of the first batch's loss under the initial model and under
+/// the start being the larger of the whole data's loss under the initial model and under
 /// the zero model; and non-finite parameters at the end.
 ///
 /// # Example
@@ -201,12 +201,15 @@ impl Trainer {
     /// read fails.
     pub fn fit_with(
         &self,
-        mut model: LinearModel,
+        model: LinearModel,
         data: &Dataset,
         mut on_log: impl FnMut(&LogEntry) -> ControlFlow<()>,
     ) -> Result<Fitted> {
         let cfg = &self.config;
         model.check_data("training", data)?;
+        // Trained on the plain device: the fused operation gives the gradients, and no autodiff
+        // leaf piles up in Burn's graph (only a backward pass would free it).
+        let mut model = model.untracked();
         let mut optim: Sgd = cfg.optimizer.init()?;
         let mut batches = Batches::new(data, cfg);
         let mut stopping = cfg
@@ -217,26 +220,38 @@ impl Trainer {
         let mut step = 0usize;
         let mut stop = StopReason::EpochsDone;
         let mut epochs_run = 0usize;
-        let guard = if cfg.epochs > 0 {
-            Some(Divergence::start(cfg.loss, &model, data)?)
+        let full_batch = batches.is_full_batch();
+        let mut guard = if cfg.epochs > 0 {
+            Some(Divergence::start(cfg.loss, &model, data, full_batch)?)
         } else {
             None
         };
-        let mut last_batch: Option<(Tensor<2>, Tensor<2>, usize, usize)> = None;
+        let mut last_batch: Option<(Batch, usize)> = None;
 
         'epochs: for epoch in 0..cfg.epochs {
             epochs_run = epoch + 1;
             // The epoch's loss, summed on the device, only when the stopping rule needs it.
             let mut epoch_loss = EpochLoss::default();
-            for (x, y, rows) in batches.epoch() {
-                last_batch = Some((x.clone(), y.clone(), rows, epoch));
+            for batch in batches.epoch() {
+                let rows = batch.len;
                 optim.zero_grad();
-                let loss = cfg.loss.forward(model.forward(x), y);
+                // The fused loss with its gradients: one pass over the batch, no autodiff graph
+                // (what `model.loss` + `optim.backward` compute, without the graph's upkeep).
+                let (loss, weight_grad, bias_grad) = model.loss_and_gradients(
+                    batch.features.clone(),
+                    batch.targets.clone(),
+                    batch.rows.clone(),
+                    cfg.loss,
+                );
+                last_batch = Some((batch, epoch));
 
                 let read = LossRead::at(cfg, step);
                 if read != LossRead::None {
                     let value = read_scalar(loss.clone())?;
-                    if let Some(guard) = &guard {
+                    if let Some(guard) = &mut guard {
+                        if step == 0 && full_batch {
+                            guard.set_initial(value, rows)?;
+                        }
                         guard.check(value, rows, step, epoch)?;
                     }
                     if read == LossRead::Log {
@@ -257,8 +272,8 @@ impl Trainer {
                     epoch_loss.add(&loss, cfg.loss, rows, data.n_samples());
                 }
 
-                optim.backward(&loss, &model);
-                model = optim.step(model)?;
+                optim.accumulate(Some(weight_grad), bias_grad);
+                model = optim.update_model(model, false)?;
                 step += 1;
             }
 
@@ -281,15 +296,20 @@ impl Trainer {
 
         // The closing check: the trained parameters, and their loss on the last batch (after
         // the last update, which no read point saw).
-        if let (Some(guard), Some((x, y, rows, epoch))) = (&guard, last_batch) {
-            let loss = read_scalar(cfg.loss.forward(model.valid().forward(x), y))?;
-            guard.check(loss, rows, step, epoch)?;
+        if let (Some(guard), Some((batch, epoch))) = (&guard, last_batch) {
+            let (x, y) = match &batch.rows {
+                Some(rows) => data.select_rows(rows.clone()),
+                None => (batch.features, batch.targets),
+            };
+            let loss = read_scalar(model.valid().loss(x, y, cfg.loss))?;
+            guard.check(loss, batch.len, step, epoch)?;
             let finite = |values: &[f64]| values.iter().all(|v| v.is_finite());
             let bias = model.try_bias()?.unwrap_or_default();
             if !finite(&model.try_weights()?) || !finite(&bias) {
                 return Err(guard.diverged(f64::NAN, step, epoch, "the parameters are not finite"));
             }
         }
+        let model = model.tracked();
         log::info!("linfit: training ended after {step} steps, {epochs_run} epochs: {stop:?}");
 
         Ok(Fitted {
@@ -302,8 +322,18 @@ impl Trainer {
     }
 }
 
+/// One batch: the whole data, a slice of rows (a view), or the rows of the data listed in
+/// `rows` (a shuffled batch: the kernel reads them in place, nothing is gathered).
+struct Batch {
+    features: Tensor<2>,
+    targets: Tensor<2>,
+    rows: Option<Tensor<1, Int>>,
+    /// Rows in the batch.
+    len: usize,
+}
+
 /// The batches of each epoch: the whole data (full batch: no copy, no shuffle), or rows in
-/// order, or a seeded shuffle drawn anew each epoch and gathered on the data's device.
+/// order, or a seeded shuffle drawn anew each epoch, its index list on the data's device.
 struct Batches<'a> {
     data: &'a Dataset,
     /// Rows per batch (`n` for full batch).
@@ -325,8 +355,13 @@ impl<'a> Batches<'a> {
         }
     }
 
-    /// The next epoch's batches, as `(features, targets, rows)`.
-    fn epoch(&mut self) -> impl Iterator<Item = (Tensor<2>, Tensor<2>, usize)> + '_ {
+    /// Whether each batch is the whole data.
+    fn is_full_batch(&self) -> bool {
+        self.batch == self.data.n_samples()
+    }
+
+    /// The next epoch's batches.
+    fn epoch(&mut self) -> impl Iterator<Item = Batch> + '_ {
         let (data, batch) = (self.data, self.batch);
         let n = data.n_samples();
         let permutation = self.shuffle.as_mut().map(|(rng, order)| {
@@ -335,12 +370,24 @@ impl<'a> Batches<'a> {
         });
         (0..n).step_by(batch).map(move |start| {
             let end = (start + batch).min(n);
-            let (x, y) = match &permutation {
-                _ if batch == n => (data.features(), data.targets()),
-                Some(perm) => data.select_rows(perm.clone().slice(start..end)),
-                None => data.rows(start, end),
+            let (features, targets, rows) = match &permutation {
+                _ if batch == n => (data.features(), data.targets(), None),
+                Some(perm) => (
+                    data.features(),
+                    data.targets(),
+                    Some(perm.clone().slice(start..end)),
+                ),
+                None => {
+                    let (x, y) = data.rows(start, end);
+                    (x, y, None)
+                }
             };
-            (x, y, end - start)
+            Batch {
+                features,
+                targets,
+                rows,
+                len: end - start,
+            }
         })
     }
 }
@@ -359,6 +406,8 @@ impl LossRead {
     fn at(cfg: &TrainerConfig, step: usize) -> Self {
         match cfg.log_every {
             Some(k) if step.is_multiple_of(k) => LossRead::Log,
+            // Step 0 is always read: it sets the divergence rule's reference (full batch).
+            _ if step == 0 => LossRead::Guard,
             Some(_) => LossRead::None,
             None if cfg.tol.is_none() && step.is_multiple_of(DIVERGENCE_CHECK_EVERY) => {
                 LossRead::Guard
@@ -442,15 +491,37 @@ struct Divergence {
 }
 
 impl Divergence {
-    /// The rule for training `model` on `data` (two reductions over the data, once).
+    /// The rule for training `model` on `data`. The reference under the initial model is the
+    /// whole data's loss: for full-batch training it is step 0's loss, which
+    /// [`set_initial`](Self::set_initial) records; otherwise one pass over the data here.
     ///
     /// # Errors
     /// [`Error::OutOfRange`] when the initial loss is not finite: no update has happened, so
     /// the data or the initial parameters overflow the device's float type.
-    fn start(kind: Loss, model: &LinearModel, data: &Dataset) -> Result<Self> {
+    fn start(kind: Loss, model: &LinearModel, data: &Dataset, full_batch: bool) -> Result<Self> {
         let rows = data.n_samples();
         let y = data.targets();
-        let first = read_scalar(kind.forward(model.valid().forward(data.features()), y.clone()))?;
+        let zero_model = read_scalar(kind.forward(y.clone().zeros_like(), y.clone()))?;
+        let mut rule = Self {
+            kind,
+            reference: if zero_model.is_finite() {
+                per_row(kind, zero_model, rows)
+            } else {
+                0.0
+            },
+        };
+        if !full_batch {
+            let first = read_scalar(model.valid().loss(data.features(), y, kind))?;
+            rule.set_initial(first, rows)?;
+        }
+        Ok(rule)
+    }
+
+    /// Takes the initial model's loss on the whole data (`rows` rows) into the reference.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] when it is not finite (see [`start`](Self::start)).
+    fn set_initial(&mut self, first: f64, rows: usize) -> Result<()> {
         if !first.is_finite() {
             return Err(Error::OutOfRange {
                 what: "the initial model's loss on the data (before any update)".into(),
@@ -461,14 +532,8 @@ impl Divergence {
                     .into(),
             });
         }
-        let zero_model = read_scalar(kind.forward(y.clone().zeros_like(), y.clone()))?;
-        let per_row = |v: f64| per_row(kind, v, rows);
-        let reference = per_row(first).max(if zero_model.is_finite() {
-            per_row(zero_model)
-        } else {
-            0.0
-        });
-        Ok(Self { kind, reference })
+        self.reference = self.reference.max(per_row(self.kind, first, rows));
+        Ok(())
     }
 
     /// Checks a batch loss of `rows` rows at `step`.

@@ -171,20 +171,29 @@ fn explicit_loop_matches_reference_with_momentum() {
     let (reference, _) = reference_run(case, &x, &y, 50, &w0, Some(&b0));
 
     let data = Dataset::from_rows_multi(&x, &y, &dev).unwrap();
-    let mut model = LinearModel::from_values(m, &w0, Some(&b0), &dev).unwrap();
-    let mut sgd = case.config.init().unwrap();
-    for _ in 0..50 {
-        for start in (0..45).step_by(7) {
-            let xb = data.features().slice(start..(start + 7).min(45));
-            let yb = data.targets().slice(start..(start + 7).min(45));
-            sgd.zero_grad();
-            let loss = case.loss.forward(model.forward(xb), yb);
-            sgd.backward(&loss, &model);
-            model = sgd.step(model).unwrap();
+    // The PyTorch form `loss_fn(model(x), y)` and the fused `model.loss(x, y, loss_fn)`.
+    for fused in [false, true] {
+        let mut model = LinearModel::from_values(m, &w0, Some(&b0), &dev).unwrap();
+        let mut sgd = case.config.init().unwrap();
+        for _ in 0..50 {
+            for start in (0..45).step_by(7) {
+                let xb = data.features().slice(start..(start + 7).min(45));
+                let yb = data.targets().slice(start..(start + 7).min(45));
+                sgd.zero_grad();
+                let loss = if fused {
+                    model.loss(xb, yb, case.loss)
+                } else {
+                    case.loss.forward(model.forward(xb), yb)
+                };
+                sgd.backward(&loss, &model);
+                model = sgd.step(model).unwrap();
+            }
         }
+        let err = rel_norm(&model.weights(), &reference.w);
+        assert!(err < 1e-10, "fused {fused}: weights differ by {err:e}");
+        let err = rel_norm(&model.bias().unwrap(), reference.b.as_ref().unwrap());
+        assert!(err < 1e-10, "fused {fused}: bias differs by {err:e}");
     }
-    assert!(rel_norm(&model.weights(), &reference.w) < 1e-10);
-    assert!(rel_norm(&model.bias().unwrap(), reference.b.as_ref().unwrap()) < 1e-10);
 }
 
 #[test]
