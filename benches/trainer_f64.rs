@@ -8,7 +8,7 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{PlainLoop, ratio, synthetic};
+use common::{PlainLoop, alternate, one_pass, synthetic};
 use criterion::{Criterion, criterion_group, criterion_main};
 use linfit::prelude::*;
 
@@ -37,6 +37,22 @@ fn fit(data: &Dataset, steps: usize, lr: f64, loss: Loss) -> Fitted {
     trainer.fit(model, data).unwrap()
 }
 
+/// The explicit loop with the fused loss: `zero_grad`, `model.loss`, `backward`, `step`.
+fn explicit(data: &Dataset, steps: usize, lr: f64, loss: Loss) -> LinearModel {
+    let mut model = LinearModelConfig::new(data.n_features())
+        .with_initializer(linfit::burn::nn::Initializer::Zeros)
+        .init(&data.device())
+        .unwrap();
+    let mut sgd = SgdConfig::new(lr).init().unwrap();
+    for _ in 0..steps {
+        sgd.zero_grad();
+        let l = model.loss(data.features(), data.targets(), loss);
+        sgd.backward(&l, &model);
+        model = sgd.step(model).unwrap();
+    }
+    model
+}
+
 fn plain(data: &Dataset, steps: usize, lr: f64, mean: bool) -> f64 {
     let mut p = PlainLoop::new(data.n_features(), &data.device(), Precision::F64.dtype());
     let mut last = None;
@@ -49,15 +65,20 @@ fn plain(data: &Dataset, steps: usize, lr: f64, mean: bool) -> f64 {
 fn seed_run(c: &mut Criterion) {
     let dev = device::cpu(Precision::F64).unwrap();
     let data = seed_data(&dev);
-    ratio(
-        "seed 10 000 steps",
+    alternate(
+        "seed 10 000 steps f64",
         7,
-        || {
-            black_box(fit(&data, 10_000, 0.01, Loss::SumSquared));
-        },
-        || {
-            black_box(plain(&data, 10_000, 0.01, false));
-        },
+        &mut [
+            ("Trainer::fit", &mut || {
+                black_box(fit(&data, 10_000, 0.01, Loss::SumSquared));
+            }),
+            ("explicit loop, model.loss", &mut || {
+                black_box(explicit(&data, 10_000, 0.01, Loss::SumSquared));
+            }),
+            ("plain Burn loop", &mut || {
+                black_box(plain(&data, 10_000, 0.01, false));
+            }),
+        ],
     );
     let mut g = c.benchmark_group("seed_10000_steps_f64");
     g.sample_size(10);
@@ -74,17 +95,29 @@ fn big_full_batch(c: &mut Criterion) {
     let dev = device::cpu(Precision::F64).unwrap();
     let (n, m) = (1_000_000, 32);
     let (x, y) = synthetic(n, m, 1);
+    let host_x = x.clone();
     let data = Dataset::from_flat(x, y, [n, m], 1, &dev).unwrap();
-    // 10 steps a run: per-step time is the run's time / 10.
-    ratio(
+    let w = vec![0.5; m];
+    // 10 steps a run: per-step time is the run's time / 10; the one-pass limit reads X 10 times.
+    alternate(
         "1e6 x 32 f64 full batch, 10 steps",
         5,
-        || {
-            black_box(fit(&data, 10, 0.1, Loss::MeanSquared));
-        },
-        || {
-            black_box(plain(&data, 10, 0.1, true));
-        },
+        &mut [
+            ("Trainer::fit", &mut || {
+                black_box(fit(&data, 10, 0.1, Loss::MeanSquared));
+            }),
+            ("explicit loop, model.loss", &mut || {
+                black_box(explicit(&data, 10, 0.1, Loss::MeanSquared));
+            }),
+            ("plain Burn loop", &mut || {
+                black_box(plain(&data, 10, 0.1, true));
+            }),
+            ("one pass over X (memory limit)", &mut || {
+                for _ in 0..10 {
+                    black_box(one_pass(&host_x, &w));
+                }
+            }),
+        ],
     );
     let mut g = c.benchmark_group("full_batch_1e6x32_f64_per_step");
     g.sample_size(10).measurement_time(Duration::from_secs(20));

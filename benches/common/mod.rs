@@ -3,6 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "../../examples/support/one_pass.rs"]
+mod one_pass_support;
+#[allow(unused_imports)] // not every bench uses it
+pub use one_pass_support::one_pass;
+
 use linfit::burn::tensor::{DType, TensorData};
 use linfit::{Device, Tensor};
 use rand::rngs::StdRng;
@@ -81,4 +86,30 @@ pub fn ratio(label: &str, rounds: usize, mut a: impl FnMut(), mut b: impl FnMut(
         mb.as_secs_f64() * 1e3,
         ma.as_secs_f64() / mb.as_secs_f64()
     );
+}
+
+/// Medians over `rounds` of each case's time, the cases run in turn each round (so that the
+/// machine's drift touches all alike); prints each median and its ratio to the first case.
+pub fn alternate(label: &str, rounds: usize, cases: &mut [(&str, &mut dyn FnMut())]) {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    for _ in 0..rounds {
+        for (i, (_, f)) in cases.iter_mut().enumerate() {
+            let t = Instant::now();
+            f();
+            times[i].push(t.elapsed());
+        }
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            t[rounds / 2].as_secs_f64()
+        })
+        .collect();
+    let parts: Vec<String> = cases
+        .iter()
+        .zip(&medians)
+        .map(|((name, _), m)| format!("{name} {:.3} ms (x{:.2})", m * 1e3, m / medians[0]))
+        .collect();
+    println!("RATIO {label}: {}", parts.join(", "));
 }
