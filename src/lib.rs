@@ -73,6 +73,7 @@
 //! | `optim.SGD(params, lr=0.01, momentum=0.9)` | `SgdConfig::new(0.01).with_momentum(0.9).init()?` |
 //! | `optimizer.zero_grad()` | `sgd.zero_grad()` |
 //! | `loss = ((model(X) - y)**2).sum()` | `let loss = Loss::SumSquared.forward(model.forward(x), y);` |
+//! | the same, fused (one pass over `X`) | `let loss = model.loss(x, y, Loss::SumSquared);` |
 //! | `loss.backward()` | `sgd.backward(&loss, &model)` |
 //! | `optimizer.step()` | `model = sgd.step(model)?` |
 //! | `with torch.no_grad(): model(X)` | `model.predict(x)?` (or `model.valid().forward(x)`) |
