@@ -187,3 +187,49 @@ fn long_training_does_not_accumulate_memory() {
     sgd.step(fitted.model)
         .expect("gradients of the fitted model");
 }
+
+#[test]
+fn large_shuffled_batches_read_in_place_match_gathered_rows() {
+    // Batches of 3000 rows of 32 columns: the fused kernel reads them where they lie, in many
+    // chunks over the threads. Replayed with the rows gathered first and the plain graph.
+    let dev = dev();
+    let (n, m) = (7000, 32);
+    let (x, y) = common::problem(n, m, 1, 11);
+    let data = Dataset::from_rows_multi(&x, &y, &dev).unwrap();
+    let w0 = vec![0.0; m];
+    let fitted = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(2)
+        .with_batch_size(Some(3000))
+        .with_seed(5)
+        .init()
+        .unwrap()
+        .fit(
+            LinearModel::from_values(m, &w0, Some(&[0.0]), &dev).unwrap(),
+            &data,
+        )
+        .unwrap();
+
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut model = LinearModel::from_values(m, &w0, Some(&[0.0]), &dev).unwrap();
+    let mut sgd = SgdConfig::new(0.1).init().unwrap();
+    for _ in 0..2 {
+        order.shuffle(&mut rng);
+        for batch in order.chunks(3000) {
+            let xs: Vec<Vec<f64>> = batch.iter().map(|&i| x[i].clone()).collect();
+            let ys: Vec<Vec<f64>> = batch.iter().map(|&i| y[i].clone()).collect();
+            let d = Dataset::from_rows_multi(&xs, &ys, &dev).unwrap();
+            sgd.zero_grad();
+            let loss = Loss::MeanSquared.forward(model.forward(d.features()), d.targets());
+            sgd.backward(&loss, &model);
+            model = sgd.step(model).unwrap();
+        }
+    }
+    common::assert_rel("weights", &fitted.model.weights(), &model.weights(), 1e-12);
+    common::assert_rel(
+        "bias",
+        &fitted.model.bias().unwrap(),
+        &model.bias().unwrap(),
+        1e-12,
+    );
+}
