@@ -84,6 +84,33 @@ pub enum Error {
         rule: &'static str,
     },
 
+    /// Column names that cannot name a dataset's columns: a wrong count, an empty name, or one
+    /// name twice.
+    #[error("invalid {what}: {reason}")]
+    InvalidNames {
+        /// Which names (`"feature names"`, `"target names"`).
+        what: String,
+        /// What is wrong with them.
+        reason: String,
+    },
+
+    /// A model fitted on columns of some names applied to data whose columns have other names,
+    /// or the same names in another order (scikit-learn's `feature_names_in_` check).
+    #[error(
+        "{context}: the model was fitted on {what} {expected:?} but the data have {found:?}{hint}",
+        hint = name_mismatch_hint(expected, found)
+    )]
+    NameMismatch {
+        /// Where it happened.
+        context: String,
+        /// `"features"` or `"targets"`.
+        what: &'static str,
+        /// The model's names.
+        expected: Vec<String>,
+        /// The data's names.
+        found: Vec<String>,
+    },
+
     /// `Sgd::step` was called with no gradient pending.
     #[error(
         "optimizer step without gradients: call `backward` on a loss of this model before `step` \
@@ -233,4 +260,18 @@ impl Error {
             source,
         }
     }
+}
+
+/// The hint of [`Error::NameMismatch`]: a reordering, or the names on one side only.
+fn name_mismatch_hint(expected: &[String], found: &[String]) -> String {
+    let mut a = expected.to_vec();
+    let mut b = found.to_vec();
+    a.sort();
+    b.sort();
+    if a == b {
+        return " (the same columns in another order: select them in the model's order)".into();
+    }
+    let missing: Vec<&String> = expected.iter().filter(|n| !found.contains(n)).collect();
+    let extra: Vec<&String> = found.iter().filter(|n| !expected.contains(n)).collect();
+    format!(" (missing from the data: {missing:?}; not known to the model: {extra:?})")
 }

@@ -106,6 +106,7 @@ pub mod optim;
 pub mod plot;
 pub mod prelude;
 mod standardize;
+mod text;
 pub mod trainer;
 
 /// The exact Burn linfit is built on (with autodiff enabled).

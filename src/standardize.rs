@@ -218,7 +218,7 @@ impl Standardizer {
             }
             _ => data.targets(),
         };
-        Dataset::from_tensors(features, targets)
+        Ok(Dataset::from_tensors(features, targets)?.with_names_of(data))
     }
 
     /// A model trained on standardised data, re-expressed in the original units:
@@ -256,6 +256,6 @@ impl Standardizer {
             b[t] = ty_std[t] * (bs[t] - shift) + ty_mean[t];
         }
         // A model without bias gains one: centring moves the origin.
-        LinearModel::from_values(m, &w, Some(&b), &model.device())
+        Ok(LinearModel::from_values(m, &w, Some(&b), &model.device())?.with_names_from(model))
     }
 }

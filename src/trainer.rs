@@ -207,6 +207,12 @@ impl Trainer {
     ) -> Result<Fitted> {
         let cfg = &self.config;
         model.check_data("training", data)?;
+        log::info!(
+            "linfit: training {:?} on {:?}, {} rows",
+            data.target_names(),
+            data.feature_names(),
+            data.n_samples()
+        );
         // Trained on the plain device: the fused operation gives the gradients, and no autodiff
         // leaf piles up in Burn's graph (only a backward pass would free it).
         let mut model = model.untracked();
@@ -309,7 +315,7 @@ impl Trainer {
                 return Err(guard.diverged(f64::NAN, step, epoch, "the parameters are not finite"));
             }
         }
-        let model = model.tracked();
+        let model = model.tracked().with_names_of(data);
         log::info!("linfit: training ended after {step} steps, {epochs_run} epochs: {stop:?}");
 
         Ok(Fitted {

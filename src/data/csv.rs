@@ -88,7 +88,14 @@ impl Dataset {
             });
         }
         let (m, k) = (columns.features.len(), columns.targets.len());
-        Self::from_flat(x, y, [n, m], k, device)
+        let names = |indices: &[usize]| -> Vec<String> {
+            indices.iter().map(|&i| header[i].clone()).collect()
+        };
+        let data = Self::from_flat(x, y, [n, m], k, device)?;
+        let (features, targets) = (names(&columns.features), names(&columns.targets));
+        data.with_feature_names(features)
+            .and_then(|d| d.with_target_names(targets))
+            .map_err(|e| source.error(1, "", format!("the header cannot name the columns: {e}")))
     }
 }
 

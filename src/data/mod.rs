@@ -2,9 +2,11 @@
 //! from CSV, splitting, and synthetic data.
 
 mod csv;
+mod names;
 mod split;
 mod synthetic;
 
+pub(crate) use names::Names;
 pub use synthetic::MakeRegression;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -18,6 +20,11 @@ use crate::{Error, Result};
 /// Construction validates everything once (shapes, emptiness, finiteness, device and float type),
 /// so training loops can trust the data. The tensors never carry autodiff: data are constants.
 ///
+/// The columns have names: a CSV file's header, or [`with_feature_names`](Self::with_feature_names)
+/// / [`with_target_names`](Self::with_target_names), else `x1, x2, ...` and `y1, y2, ...`. They
+/// follow the data through splits and standardisation into the models fitted on it, their
+/// summaries and plots; a model fitted on named columns refuses data whose names differ.
+///
 /// # Example
 /// ```
 /// use linfit::{device, Dataset, Precision};
@@ -30,6 +37,8 @@ use crate::{Error, Result};
 pub struct Dataset {
     features: Tensor<2>,
     targets: Tensor<2>,
+    feature_names: Names,
+    target_names: Names,
 }
 
 impl Dataset {
@@ -139,7 +148,78 @@ impl Dataset {
             TensorData::new(targets, [n_samples, n_targets]),
             (&device, dtype),
         );
-        Ok(Self { features, targets })
+        Ok(Self::with_default_names(features, targets))
+    }
+
+    /// The dataset of these tensors, its columns named `x1, ...` and `y1, ...`.
+    pub(crate) fn with_default_names(features: Tensor<2>, targets: Tensor<2>) -> Self {
+        let (m, k) = (features.dims()[1], targets.dims()[1]);
+        Self {
+            features,
+            targets,
+            feature_names: Names::defaults("x", m),
+            target_names: Names::defaults("y", k),
+        }
+    }
+
+    /// These data with the column names of `other` (same columns, other rows or units).
+    pub(crate) fn with_names_of(mut self, other: &Dataset) -> Self {
+        self.feature_names = other.feature_names.clone();
+        self.target_names = other.target_names.clone();
+        self
+    }
+
+    /// The same data with these feature names, one per column, unique and not empty.
+    ///
+    /// # Errors
+    /// [`Error::InvalidNames`] for a wrong count, an empty name or a name used twice.
+    ///
+    /// # Example
+    /// ```
+    /// use linfit::{device, Dataset, Precision};
+    /// let cpu = device::cpu(Precision::F64)?;
+    /// let data = Dataset::from_rows(&[vec![1.0, 2.0], vec![3.0, 5.0]], &[1.0, 2.0], &cpu)?
+    ///     .with_feature_names(["height", "weight"])?
+    ///     .with_target_names(["age"])?;
+    /// assert_eq!(data.feature_names(), ["height", "weight"]);
+    /// assert!(data.clone().with_feature_names(["a", "a"]).is_err());
+    /// # Ok::<(), linfit::Error>(())
+    /// ```
+    pub fn with_feature_names<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Self> {
+        let names = names.into_iter().map(Into::into).collect();
+        self.feature_names = Names::given("feature names", names, self.n_features())?;
+        Ok(self)
+    }
+
+    /// The same data with these target names; as [`with_feature_names`](Self::with_feature_names).
+    ///
+    /// # Errors
+    /// [`Error::InvalidNames`] for a wrong count, an empty name or a name used twice.
+    pub fn with_target_names<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Self> {
+        let names = names.into_iter().map(Into::into).collect();
+        self.target_names = Names::given("target names", names, self.n_targets())?;
+        Ok(self)
+    }
+
+    /// The feature columns' names (`x1, x2, ...` unless given).
+    pub fn feature_names(&self) -> &[String] {
+        self.feature_names.list()
+    }
+
+    /// The target columns' names (`y1, y2, ...` unless given).
+    pub fn target_names(&self) -> &[String] {
+        self.target_names.list()
+    }
+
+    /// Both sides' names, for models fitted on these data.
+    pub(crate) fn names(&self) -> (&Names, &Names) {
+        (&self.feature_names, &self.target_names)
     }
 
     /// A dataset from tensors already on a device. Autodiff, if any, is dropped: data are
@@ -198,7 +278,7 @@ impl Dataset {
                 check_finite(what, &values, width)?;
             }
         }
-        Ok(Self { features, targets })
+        Ok(Self::with_default_names(features, targets))
     }
 
     /// Number of rows.

@@ -50,7 +50,7 @@ impl Dataset {
             let idx =
                 Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [rows.len()]), &device);
             let (features, targets) = self.select_rows(idx);
-            Dataset { features, targets }
+            Dataset::with_default_names(features, targets).with_names_of(self)
         };
         Ok((take(&order[n_test..]), take(&order[..n_test])))
     }

@@ -12,9 +12,10 @@ pub use persist::ModelCoefficients;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::data::{Dataset, check_values};
+use crate::data::{Dataset, Names, check_values};
 use crate::device::{device_precision, read_f64};
 use crate::loss::Loss;
+use crate::text;
 use crate::{Error, Result};
 
 /// A linear model `y = x W + b` with weight `W` `[n_features, n_targets]` and an optional bias
@@ -25,9 +26,20 @@ use crate::{Error, Result};
 /// `requires_grad=True`. For inference, [`predict`](Self::predict) (or `model.valid()`) builds
 /// no autodiff graph.
 #[derive(Module, Debug)]
+#[module(custom_display)]
 pub struct LinearModel {
     weight: Param<Tensor<2>>,
     bias: Option<Param<Tensor<1>>>,
+    /// The names of the columns it was fitted on (`None`: not fitted on named data yet).
+    #[module(skip)]
+    names: Option<ModelNames>,
+}
+
+/// The feature and target names a model was fitted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ModelNames {
+    features: Names,
+    targets: Names,
 }
 
 impl LinearModel {
@@ -96,7 +108,112 @@ impl LinearModel {
         Ok(Self {
             weight: Param::from_tensor(weight),
             bias,
+            names: None,
         })
+    }
+
+    /// The names of the features this model was fitted on (a CSV header, or `x1, x2, ...`);
+    /// `None` for a model not fitted on data yet (nor given names).
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.names.as_ref().map(|n| n.features.list())
+    }
+
+    /// The names of the targets this model was fitted on; `None` as for
+    /// [`feature_names`](Self::feature_names).
+    pub fn target_names(&self) -> Option<&[String]> {
+        self.names.as_ref().map(|n| n.targets.list())
+    }
+
+    /// The same model, its features and targets named (for a model made from values).
+    ///
+    /// # Errors
+    /// [`Error::InvalidNames`] for a wrong count, an empty name or a name used twice.
+    ///
+    /// # Example
+    /// ```
+    /// use linfit::{device, LinearModel, Precision};
+    /// let cpu = device::cpu(Precision::F64)?;
+    /// let model = LinearModel::from_values(2, &[1.5, -2.0], Some(&[0.5]), &cpu)?
+    ///     .with_names(["height", "weight"], ["age"])?;
+    /// let text = model.to_string();
+    /// let line = text.lines().nth(2).unwrap();
+    /// assert!(line.trim_start().starts_with("height") && line.ends_with("1.5"));
+    /// # Ok::<(), linfit::Error>(())
+    /// ```
+    pub fn with_names<S: Into<String>, T: Into<String>>(
+        mut self,
+        features: impl IntoIterator<Item = S>,
+        targets: impl IntoIterator<Item = T>,
+    ) -> Result<Self> {
+        let features = features.into_iter().map(Into::into).collect();
+        let targets = targets.into_iter().map(Into::into).collect();
+        self.names = Some(ModelNames {
+            features: Names::given("feature names", features, self.n_features())?,
+            targets: Names::given("target names", targets, self.n_targets())?,
+        });
+        Ok(self)
+    }
+
+    /// The same model, named after the columns of `data` (which it fits).
+    pub(crate) fn with_names_of(mut self, data: &Dataset) -> Self {
+        let (features, targets) = data.names();
+        self.names = Some(ModelNames {
+            features: features.clone(),
+            targets: targets.clone(),
+        });
+        self
+    }
+
+    /// The same model with the names of `other` (the same columns in other units).
+    pub(crate) fn with_names_from(mut self, other: &LinearModel) -> Self {
+        self.names = other.names.clone();
+        self
+    }
+
+    /// The names given to the features and to the targets (not the defaults), for files.
+    pub(crate) fn given_names(&self) -> (Option<Vec<String>>, Option<Vec<String>>) {
+        let given = |n: &Names| n.is_given().then(|| n.list().to_vec());
+        match &self.names {
+            Some(n) => (given(&n.features), given(&n.targets)),
+            None => (None, None),
+        }
+    }
+
+    /// The same model with names read from a file (`None`: the defaults, or none at all).
+    ///
+    /// # Errors
+    /// [`Error::InvalidNames`] for names that do not fit the model.
+    pub(crate) fn with_saved_names(
+        mut self,
+        features: Option<Vec<String>>,
+        targets: Option<Vec<String>>,
+    ) -> Result<Self> {
+        if features.is_none() && targets.is_none() {
+            return Ok(self);
+        }
+        let (m, k) = (self.n_features(), self.n_targets());
+        self.names = Some(ModelNames {
+            features: match features {
+                Some(f) => Names::given("feature names", f, m)?,
+                None => Names::defaults("x", m),
+            },
+            targets: match targets {
+                Some(t) => Names::given("target names", t, k)?,
+                None => Names::defaults("y", k),
+            },
+        });
+        Ok(self)
+    }
+
+    /// The names of the features and targets, the defaults where none were recorded.
+    pub(crate) fn display_names(&self) -> (Vec<String>, Vec<String>) {
+        match &self.names {
+            Some(n) => (n.features.list().to_vec(), n.targets.list().to_vec()),
+            None => (
+                Names::defaults("x", self.n_features()).list().to_vec(),
+                Names::defaults("y", self.n_targets()).list().to_vec(),
+            ),
+        }
     }
 
     /// `y = x W + b`: the hot path, with no checks beyond Burn's own.
@@ -329,6 +446,7 @@ impl LinearModel {
         Self {
             weight: self.weight.map(weight),
             bias: self.bias.map(|b| b.map(bias)),
+            names: self.names,
         }
     }
 
@@ -349,6 +467,11 @@ impl LinearModel {
     /// type. The one check of every call that takes a model and a dataset.
     pub(crate) fn check_data(&self, context: &str, data: &Dataset) -> Result<()> {
         self.check_shape(context, data.n_features(), data.n_targets(), None)?;
+        if let Some(names) = &self.names {
+            let (features, targets) = data.names();
+            names.features.check(context, "features", features)?;
+            names.targets.check(context, "targets", targets)?;
+        }
         self.check_compatible(context, &data.features())
     }
 
@@ -402,6 +525,89 @@ impl LinearModel {
                 left: format!("{:?}", weight.dtype()),
                 right: format!("{:?}", tensor.dtype()),
             });
+        }
+        Ok(())
+    }
+}
+
+/// `Display`: the coefficients with the names of the columns they belong to, one line each:
+/// `(intercept)` first, then the features; one column per target when there are several.
+/// Values with 7 significant digits (`weights()` gives them exactly). A device that fails to
+/// return the values prints that instead.
+impl burn::module::ModuleDisplay for LinearModel {
+    fn format(&self, _settings: burn::module::DisplaySettings) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = self.write_table(&mut text);
+        text
+    }
+}
+
+impl LinearModel {
+    /// The table `Display` prints (Burn's derive routes `Display` through `ModuleDisplay`).
+    fn write_table(&self, f: &mut impl core::fmt::Write) -> core::fmt::Result {
+        let (m, k) = (self.n_features(), self.n_targets());
+        let precision = self
+            .precision()
+            .map_or("unknown float type".to_string(), |p| {
+                format!("{p:?}").to_lowercase()
+            });
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        writeln!(
+            f,
+            "LinearModel: {} -> {}, {precision}",
+            plural(m, "feature"),
+            plural(k, "target")
+        )?;
+        let (weights, bias) = match (self.try_weights(), self.try_bias()) {
+            (Ok(w), Ok(b)) => (w, b),
+            (Err(e), _) | (_, Err(e)) => return writeln!(f, "  (values not readable: {e})"),
+        };
+        let (features, targets) = self.display_names();
+        let mut rows: Vec<(String, Vec<String>)> = Vec::with_capacity(m + 1);
+        if let Some(b) = &bias {
+            rows.push((
+                "(intercept)".into(),
+                b.iter().map(|v| text::number(*v, 7)).collect(),
+            ));
+        }
+        for (j, name) in features.iter().enumerate() {
+            let values = (0..k)
+                .map(|t| text::number(weights[j * k + t], 7))
+                .collect();
+            rows.push((name.clone(), values));
+        }
+        let name_width = rows
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(0);
+        let widths: Vec<usize> = (0..k)
+            .map(|t| {
+                rows.iter()
+                    .map(|(_, v)| v[t].len())
+                    .chain(std::iter::once(if k > 1 {
+                        targets[t].chars().count()
+                    } else {
+                        0
+                    }))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        if k > 1 {
+            write!(f, "  {:name_width$}", "")?;
+            for (t, w) in widths.iter().enumerate() {
+                write!(f, "  {:>w$}", targets[t])?;
+            }
+            writeln!(f)?;
+        }
+        for (name, values) in &rows {
+            write!(f, "  {name:<name_width$}")?;
+            for (v, w) in values.iter().zip(&widths) {
+                write!(f, "  {v:>w$}")?;
+            }
+            writeln!(f)?;
         }
         Ok(())
     }

@@ -30,12 +30,24 @@ pub struct ModelCoefficients {
     pub weights: Vec<Vec<f64>>,
     /// The bias per target, if any.
     pub bias: Option<Vec<f64>>,
+    /// The names of the features the model was fitted on, when the data named them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_names: Option<Vec<String>>,
+    /// The names of the targets, when the data named them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_names: Option<Vec<String>>,
 }
 
 const FORMAT: &str = "linfit.LinearModel";
 
 /// The metadata key of the CRC-32 of a saved model's tensors.
 const CHECKSUM_KEY: &str = "linfit.crc32";
+/// The names a file records: (features, targets), each when given.
+type SavedNames = (Option<Vec<String>>, Option<Vec<String>>);
+
+/// The metadata keys of the names the model was fitted on (JSON arrays), when given.
+const FEATURE_NAMES_KEY: &str = "linfit.feature_names";
+const TARGET_NAMES_KEY: &str = "linfit.target_names";
 
 /// The bytes burnpack stores for a tensor of `values` in `precision`: little-endian floats.
 /// (The values were read back from that precision, so the conversion is exact.)
@@ -63,7 +75,9 @@ fn checksum<N: AsRef<str>>(mut tensors: Vec<(N, Vec<u8>)>) -> String {
 /// Compares the checksum `save` stored with the tensors in the file, before anything is
 /// loaded: a damaged data region (a flipped byte) would otherwise load as other weights.
 /// Files without a checksum (written before linfit stored one) are accepted as they are.
-fn verify_checksum(path: &Path) -> Result<()> {
+///
+/// Returns the names the file records (features, targets), if any.
+fn verify_checksum(path: &Path) -> Result<SavedNames> {
     let shown = path.display().to_string();
     let load_error = |message: String, source: Option<BoxError>| Error::Load {
         path: shown.clone(),
@@ -72,8 +86,20 @@ fn verify_checksum(path: &Path) -> Result<()> {
     };
     let reader = burn::store::burn_pack::Reader::from_file_exact(path)
         .map_err(|e| load_error(e.to_string(), Some(Box::new(e))))?;
+    let names = |key: &str| -> Result<Option<Vec<String>>> {
+        reader
+            .metadata()
+            .get(key)
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| {
+                    load_error(format!("its {key} are not a JSON list of names: {e}"), None)
+                })
+            })
+            .transpose()
+    };
+    let names = (names(FEATURE_NAMES_KEY)?, names(TARGET_NAMES_KEY)?);
     let Some(expected) = reader.metadata().get(CHECKSUM_KEY).cloned() else {
-        return Ok(());
+        return Ok(names);
     };
     let mut tensors = Vec::new();
     for name in reader.tensor_names() {
@@ -91,7 +117,7 @@ fn verify_checksum(path: &Path) -> Result<()> {
             None,
         ));
     }
-    Ok(())
+    Ok(names)
 }
 
 /// The length of the regular file at `path`; an error that says what is there otherwise (no
@@ -167,6 +193,13 @@ impl LinearModel {
             }
             store = store.metadata(CHECKSUM_KEY, checksum(tensors));
         }
+        let as_json = |names: &Vec<String>| serde_json::to_string(names).unwrap_or_default();
+        if let Some(names) = &coefficients.feature_names {
+            store = store.metadata(FEATURE_NAMES_KEY, as_json(names));
+        }
+        if let Some(names) = &coefficients.target_names {
+            store = store.metadata(TARGET_NAMES_KEY, as_json(names));
+        }
         self.valid()
             .save_into(&mut store)
             .map_err(|e| Error::io(path, e))
@@ -190,7 +223,7 @@ impl LinearModel {
         let path = path.as_ref();
         let shown = path.display().to_string();
         let file_len = regular_file_len(path)?;
-        verify_checksum(path)?;
+        let (feature_names, target_names) = verify_checksum(path)?;
         if n_features == 0 || n_targets == 0 {
             return Err(Error::EmptyData {
                 what: "a model to load needs at least one feature and one target".into(),
@@ -245,6 +278,7 @@ impl LinearModel {
         match values {
             // An f64 file on an f32 device: values beyond f32's range arrive as infinities.
             Ok((Ok(w), Ok(b))) => LinearModel::from_values(n_features, &w, b.as_deref(), device)
+                .and_then(|model| model.with_saved_names(feature_names, target_names))
                 .map_err(|e| Error::Load {
                     path: shown.clone(),
                     message: format!(
@@ -286,6 +320,8 @@ impl LinearModel {
             precision: precision_label(self.precision()).into(),
             weights: (0..m).map(|j| w[j * k..(j + 1) * k].to_vec()).collect(),
             bias: b,
+            feature_names: self.given_names().0,
+            target_names: self.given_names().1,
         })
     }
 
@@ -338,6 +374,7 @@ impl LinearModel {
             ));
         }
         let flat: Vec<f64> = c.weights.into_iter().flatten().collect();
-        LinearModel::from_values(c.n_features, &flat, c.bias.as_deref(), device)
+        LinearModel::from_values(c.n_features, &flat, c.bias.as_deref(), device)?
+            .with_saved_names(c.feature_names, c.target_names)
     }
 }
