@@ -177,12 +177,47 @@ pub struct LeastSquaresFit {
     gram: Vec<Vec<f64>>,
     x_mean: Vec<f64>,
     scaled_min_eig: f64,
+    /// Condition number of the design with its constant column, `[1 X]` (or `X`): statsmodels'
+    /// `condition_number`.
+    design_condition: f64,
     weights: Vec<Vec<f64>>,
     intercepts: Option<Vec<f64>>,
     /// The statistics in the scaled units the solver worked in (exactly scaled by powers of
     /// two, see `host::Scaling`), so that standard errors and R² of data whose squares
     /// overflow are still computed: `(Z'^T Z')^+`, the scaled feature means, SSE and SST.
     scaled: ScaledStatistics,
+}
+
+/// The condition number of `[1 X]` (with an intercept) or `X`, from a square root `F` of the
+/// centred Gram matrix (`F^T F = Z^T Z`, in the solver's units `X' = 2^ex X`) and the feature
+/// means there: `[1 X]` has the Gram matrix of `[[sqrt(n), sqrt(n) mean^T], [0, F]]`, whose
+/// singular values faer computes without squaring the data; the constant column is scaled by
+/// `2^ex` like the features, which leaves the ratio unchanged.
+fn design_condition(root: &[Vec<f64>], mean: &[f64], n: usize, intercept: bool, ex: i32) -> f64 {
+    let m = mean.len();
+    let i = usize::from(intercept);
+    let rows = root.len() + i;
+    if root.len() < m || m == 0 {
+        return f64::INFINITY;
+    }
+    let sqrt_n = (n as f64).sqrt();
+    let a = faer::Mat::<f64>::from_fn(rows, m + i, |r, c| match (intercept, r, c) {
+        (true, 0, 0) => scale2(sqrt_n, ex),
+        (true, 0, c) => sqrt_n * mean[c - 1],
+        (true, _, 0) => 0.0,
+        (true, r, c) => root[r - 1][c - 1],
+        (false, r, c) => root[r][c],
+    });
+    match a.singular_values() {
+        Ok(sv) => {
+            let (max, min) = (sv.first().copied(), sv.last().copied());
+            match (max, min) {
+                (Some(max), Some(min)) if min > 0.0 && max.is_finite() => max / min,
+                _ => f64::INFINITY,
+            }
+        }
+        Err(_) => f64::NAN,
+    }
 }
 
 /// A covariance matrix of the parameters, `None` where not identifiable.
@@ -246,7 +281,8 @@ impl LeastSquaresFit {
                     "the solution is not finite ({e}); the design is too ill-conditioned for \
                      this solver"
                 )),
-            })?;
+            })?
+            .with_names_of(data);
         let (sse, sst) = match s.sums_of_squares {
             Some(sums) => sums,
             None => {
@@ -274,6 +310,13 @@ impl LeastSquaresFit {
                 .collect(),
             x_mean: s.x_mean.iter().map(|v| scale2(*v, -sc.x)).collect(),
             scaled_min_eig: s.scaled_min_eig,
+            design_condition: design_condition(
+                &s.root_gram,
+                &s.x_mean,
+                data.n_samples(),
+                intercept,
+                sc.x,
+            ),
             weights,
             intercepts,
             scaled: ScaledStatistics {
@@ -330,6 +373,14 @@ impl LeastSquaresFit {
             }
             _ => f64::INFINITY,
         }
+    }
+
+    /// Condition number of the design with its constant column (`[1 X]` with an intercept,
+    /// else `X`), as statsmodels reports it: the ratio of its extreme singular values, in the
+    /// data's units. Unlike [`condition_number`](Self::condition_number) it depends on where the
+    /// features' origins lie (a column of years near 1950 beside the constant makes it large).
+    pub fn design_condition_number(&self) -> f64 {
+        self.design_condition
     }
 
     /// Residual sum of squares per target.

@@ -27,6 +27,10 @@ pub(crate) struct Solution {
     pub column_scale: Vec<f64>,
     /// `Z^T Z = V S^2 V^T`, `[m][m]`, for the loss of other parameters (`explain`).
     pub gram: Vec<Vec<f64>>,
+    /// `F = S V^T` (times `D` for the scaled SVD), one row per singular triplet, with
+    /// `F^T F = Z^T Z`: a square root of the Gram matrix without squaring the data, for the
+    /// condition number of the design with its constant column.
+    pub root_gram: Vec<Vec<f64>>,
     /// Feature means (zeros without intercept).
     pub x_mean: Vec<f64>,
     /// Target means (zeros without intercept).
@@ -62,6 +66,7 @@ impl Solution {
             gram_pinv: pinv_gram(v, &sv, rank, m),
             column_scale: vec![1.0; m],
             gram: gram(v, &sv, m),
+            root_gram: root_gram(v, &sv, &vec![1.0; m]),
             singular_values: full_spectrum(sv, m),
             weights,
             rank,
@@ -140,6 +145,7 @@ impl Solution {
             null_weights,
             gram_pinv: pinv_gram(v, s, rank, m),
             column_scale: scale.to_vec(),
+            root_gram: root_gram(v, s, scale),
             gram: (0..m)
                 .map(|a| {
                     (0..m)
@@ -270,6 +276,15 @@ fn gram(v: MatRef<'_, f64>, sv: &[f64], m: usize) -> Vec<Vec<f64>> {
         }
     }
     g
+}
+
+/// `S V^T D` over every singular triplet (`D` = `scale`): rows are triplets, columns features.
+fn root_gram(v: MatRef<'_, f64>, sv: &[f64], scale: &[f64]) -> Vec<Vec<f64>> {
+    sv.iter()
+        .enumerate()
+        .take(v.ncols())
+        .map(|(c, &s)| (0..scale.len()).map(|a| s * v[(a, c)] * scale[a]).collect())
+        .collect()
 }
 
 /// `(Z^T Z)^+ = V S^-2 V^T` over the first `rank` singular triplets.

@@ -1,11 +1,17 @@
-//! [`Summary`]: the statistics a statistician expects, per target.
+//! [`Summary`]: the statistics a statistician expects, per target: statsmodels' `OLS` summary
+//! content with R's legibility.
 
 use core::fmt;
 
-use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
+use statrs::distribution::{Continuous, ContinuousCDF, StudentsT};
+use statrs::function::beta::checked_beta_reg;
 
 use super::LeastSquaresFit;
 use crate::float::scale2;
+use crate::text::{number, p_value};
+
+/// The confidence level of [`Coefficient::conf_int`].
+pub const CONFIDENCE: f64 = 0.95;
 
 /// One coefficient's statistics. `None` where the coefficient is not identifiable (it lies
 /// partly in the null space) or there are no residual degrees of freedom.
@@ -18,45 +24,66 @@ pub struct Coefficient {
     pub std_error: Option<f64>,
     /// `estimate / std_error`.
     pub t_value: Option<f64>,
-    /// Two-sided p value of the t test against 0, Student's t with `df_residual` degrees.
+    /// Two-sided p value of the t test against 0, Student's t with `df_residual` degrees
+    /// (computed from the upper tail, so that tiny values keep their digits).
     pub p_value: Option<f64>,
+    /// The 95% confidence interval, `estimate -+ t(0.975, df_residual) * std_error`.
+    pub conf_int: Option<(f64, f64)>,
 }
 
-/// Statistics of one target's fit.
+/// Statistics of one target's fit (statsmodels' names in brackets).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetSummary {
-    /// The intercept, when fitted.
+    /// The target's name (the data's column name, or `y1, y2, ...`).
+    pub name: String,
+    /// The intercept, when fitted (`const`).
     pub intercept: Option<Coefficient>,
-    /// The weights, one per feature.
+    /// The weights, one per feature, in the order of [`Summary::feature_names`].
     pub coefficients: Vec<Coefficient>,
-    /// `1 - SSE / SST`; SST centred with an intercept, uncentred (`sum y^2`) without, as R and
-    /// NIST do.
+    /// `1 - SSE / SST`; SST centred with an intercept, uncentred (`sum y^2`) without, as R,
+    /// statsmodels and NIST do (`rsquared`).
     pub r_squared: f64,
-    /// `1 - (1 - R^2) (n - i) / df_residual`, `i` = 1 with an intercept, else 0.
+    /// `1 - (1 - R^2) (n - i) / df_residual`, `i` = 1 with an intercept, else 0
+    /// (`rsquared_adj`).
     pub adj_r_squared: f64,
-    /// `sqrt(SSE / df_residual)`.
+    /// `sqrt(SSE / df_residual)` (`sqrt(scale)`).
     pub residual_std_dev: f64,
-    /// `((SST - SSE) / rank) / (SSE / df_residual)`; `None` when rank or df is 0.
+    /// Residual sum of squares (`ssr`); infinite when it overflows f64 (the other statistics
+    /// are computed in scaled units and stay finite).
+    pub sse: f64,
+    /// `((SST - SSE) / df_model) / (SSE / df_residual)`; `None` when either is 0 (`fvalue`).
     pub f_statistic: Option<f64>,
-    /// p value of the F statistic.
+    /// p value of the F statistic (`f_pvalue`).
     pub f_p_value: Option<f64>,
-    /// `n - rank - i`.
+    /// Gaussian log-likelihood at the estimates, `-n/2 (ln(2 pi SSE / n) + 1)` (`llf`).
+    pub log_likelihood: f64,
+    /// `-2 llf + 2 p`, `p` = rank + i parameters (`aic`).
+    pub aic: f64,
+    /// `-2 llf + ln(n) p` (`bic`).
+    pub bic: f64,
+    /// `rank` (`df_model`).
+    pub df_model: usize,
+    /// `n - rank - i` (`df_resid`).
     pub df_residual: usize,
 }
 
 /// Statistics of a [`LeastSquaresFit`], per target. `Display` prints a table like a statistics
-/// package, with a warning for strong collinearity (statsmodels' rule).
+/// package (estimates, standard errors, t, p, 95% intervals, the fit statistics), with notes
+/// for collinearity (statsmodels' rules); every number printed is a field here.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// One entry per target.
     pub targets: Vec<TargetSummary>,
-    /// Rows of data.
+    /// The features' names, in the order of [`TargetSummary::coefficients`].
+    pub feature_names: Vec<String>,
+    /// Rows of data (`nobs`).
     pub n_samples: usize,
-    /// Rank of the design the solver saw.
+    /// Rank of the design the solver saw (centred for the intercept).
     pub rank: usize,
-    /// Condition number of that design.
+    /// Condition number of the design with its constant column (statsmodels'
+    /// `condition_number`; see [`LeastSquaresFit::design_condition_number`]).
     pub condition_number: f64,
     /// Collinearity warnings, in plain words (empty when none).
     pub warnings: Vec<String>,
@@ -67,37 +94,77 @@ pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
     let t_dist = (df > 0)
         .then(|| StudentsT::new(0.0, 1.0, df as f64).ok())
         .flatten();
-    let targets = (0..fit.scaled.sse.len())
-        .map(|t| target_summary(fit, t, t_dist.as_ref()))
+    let quantile = t_dist
+        .as_ref()
+        .map(|d| t_quantile(d, 0.5 + CONFIDENCE / 2.0));
+    let (features, targets) = fit.model.display_names();
+    let sse = fit.sse();
+    let targets = targets
+        .into_iter()
+        .enumerate()
+        .map(|(t, name)| target_summary(fit, t, name, sse[t], t_dist.as_ref(), quantile))
         .collect();
     Summary {
         targets,
+        feature_names: features,
         n_samples: fit.n_samples,
         rank: fit.rank,
-        condition_number: fit.condition_number(),
+        condition_number: fit.design_condition_number(),
         warnings: warnings(fit),
     }
 }
 
+/// Student's t quantile at probability `p` (> 0.5): statrs' inverse, polished by Newton steps
+/// on the upper tail so that it carries full precision.
+fn t_quantile(d: &StudentsT, p: f64) -> f64 {
+    let tail = 1.0 - p;
+    let mut t = d.inverse_cdf(p);
+    for _ in 0..3 {
+        let density = d.pdf(t);
+        if !(density > 0.0 && t.is_finite()) {
+            break;
+        }
+        t += (d.sf(t) - tail) / density;
+    }
+    t
+}
+
 /// A coefficient's statistics from its estimate and standard error (`None`: not identifiable,
 /// or no residual degrees of freedom); `t_dist` is Student's t with the residual degrees of
-/// freedom, if any. (statrs panics on a non-finite argument: only finite t values reach it.)
-fn coefficient(estimate: f64, std_error: Option<f64>, t_dist: Option<&StudentsT>) -> Coefficient {
+/// freedom, if any, and `quantile` its 97.5% point. (statrs panics on a non-finite argument:
+/// only finite t values reach it.)
+fn coefficient(
+    estimate: f64,
+    std_error: Option<f64>,
+    t_dist: Option<&StudentsT>,
+    quantile: Option<f64>,
+) -> Coefficient {
     let std_error = std_error.filter(|s| s.is_finite());
     let t_value = std_error
         .filter(|s| *s > 0.0)
         .map(|s| estimate / s)
         .filter(|t| t.is_finite());
-    let p_value = t_value.and_then(|t| t_dist.map(|d| 2.0 * (1.0 - d.cdf(t.abs()))));
+    let p_value = t_value.and_then(|t| t_dist.map(|d| 2.0 * d.sf(t.abs())));
+    let conf_int = std_error
+        .zip(quantile)
+        .map(|(s, q)| (estimate - q * s, estimate + q * s));
     Coefficient {
         estimate,
         std_error,
         t_value,
         p_value,
+        conf_int,
     }
 }
 
-fn target_summary(fit: &LeastSquaresFit, t: usize, t_dist: Option<&StudentsT>) -> TargetSummary {
+fn target_summary(
+    fit: &LeastSquaresFit,
+    t: usize,
+    name: String,
+    sse_data: f64,
+    t_dist: Option<&StudentsT>,
+    quantile: Option<f64>,
+) -> TargetSummary {
     let (n, m) = (fit.n_samples, fit.weights.len());
     let i = usize::from(fit.intercept);
     let df = fit.df_residual();
@@ -112,12 +179,12 @@ fn target_summary(fit: &LeastSquaresFit, t: usize, t_dist: Option<&StudentsT>) -
         Some(v.sqrt() * e[p])
     };
     let coefficients = (0..m)
-        .map(|j| coefficient(fit.weights[j][t], std_error(j + i), t_dist))
+        .map(|j| coefficient(fit.weights[j][t], std_error(j + i), t_dist, quantile))
         .collect();
     let intercept = fit
         .intercepts
         .as_ref()
-        .map(|b| coefficient(b[t], std_error(0), t_dist));
+        .map(|b| coefficient(b[t], std_error(0), t_dist, quantile));
     let r_squared = if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN };
     let adj_r_squared = if df > 0 {
         1.0 - (1.0 - r_squared) * (n - i) as f64 / df as f64
@@ -132,19 +199,32 @@ fn target_summary(fit: &LeastSquaresFit, t: usize, t_dist: Option<&StudentsT>) -
     let f_statistic = (fit.rank > 0 && df > 0 && sse > 0.0)
         .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64))
         .filter(|f| f.is_finite());
+    // The upper tail of F(rank, df) at f: I_x(df/2, rank/2) with x = df / (df + rank f).
+    // (A negative F, from SST - SSE < 0 in rounding, has p = 1; statrs panics outside [0, 1].)
     let f_p_value = f_statistic.and_then(|f| {
-        FisherSnedecor::new(fit.rank as f64, df as f64)
-            .ok()
-            .map(|d| 1.0 - d.cdf(f))
+        let (d1, d2) = (fit.rank as f64, df as f64);
+        let x = (d2 / (d2 + d1 * f.max(0.0))).clamp(0.0, 1.0);
+        checked_beta_reg(d2 / 2.0, d1 / 2.0, x).ok()
     });
+    // ln(SSE / n) from the scaled SSE: SSE = sse' 2^(-2 ey), so no overflow either way.
+    let nf = n as f64;
+    let log_sse_per_row = sse.ln() - 2.0 * f64::from(ey) * core::f64::consts::LN_2 - nf.ln();
+    let log_likelihood = -nf / 2.0 * ((2.0 * core::f64::consts::PI).ln() + log_sse_per_row + 1.0);
+    let parameters = (fit.rank + i) as f64;
     TargetSummary {
+        name,
         intercept,
         coefficients,
         r_squared,
         adj_r_squared,
         residual_std_dev,
+        sse: sse_data,
         f_statistic,
         f_p_value,
+        log_likelihood,
+        aic: -2.0 * log_likelihood + 2.0 * parameters,
+        bic: -2.0 * log_likelihood + nf.ln() * parameters,
+        df_model: fit.rank,
         df_residual: df,
     }
 }
@@ -167,62 +247,129 @@ fn warnings(fit: &LeastSquaresFit) -> Vec<String> {
              multicollinearity or a singular design.",
             fit.scaled_min_eig
         ));
-    } else if fit.condition_number() > 1000.0 {
+    } else if fit.design_condition_number() > 1000.0 {
         warnings.push(format!(
             "The condition number is large, {:.3e}. This might indicate strong multicollinearity or other \
              numerical problems.",
-            fit.condition_number()
+            fit.design_condition_number()
         ));
     }
     warnings
 }
 
-fn opt(v: Option<f64>, width: usize) -> String {
-    v.map_or_else(
-        || format!("{:>width$}", "NA"),
-        |x| format!("{x:>width$.4e}"),
-    )
+/// A table's cells in columns: the first left-aligned, the others right-aligned, with numbers
+/// in fixed notation aligned on their decimal points.
+fn write_table(f: &mut fmt::Formatter<'_>, rows: &[Vec<String>]) -> fmt::Result {
+    /// A fixed-notation number's parts around the point; `None` for other cells.
+    fn parts(cell: &str) -> Option<(&str, &str)> {
+        let numeric = cell.parse::<f64>().is_ok() && !cell.contains(['e', 'E']);
+        numeric.then(|| cell.split_once('.').unwrap_or((cell, "")))
+    }
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut laid_out: Vec<Vec<String>> = rows.to_vec();
+    for c in 1..columns {
+        let cells = || {
+            rows.iter()
+                .skip(1)
+                .filter_map(|r| r.get(c))
+                .filter_map(|x| parts(x))
+        };
+        let fraction = cells().map(|(_, b)| b.len()).max().unwrap_or(0);
+        for row in laid_out.iter_mut().skip(1) {
+            if let Some(cell) = row.get_mut(c)
+                && let Some((whole, frac)) = parts(cell)
+            {
+                let point = if frac.is_empty() && fraction > 0 {
+                    " "
+                } else if frac.is_empty() {
+                    ""
+                } else {
+                    "."
+                };
+                *cell = format!("{whole}{point}{frac:<fraction$}");
+            }
+        }
+    }
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            laid_out
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &laid_out {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c == 0 {
+                line += &format!("{cell:<w$}", w = widths[0]);
+            } else {
+                line += &format!("  {cell:>w$}", w = widths[c]);
+            }
+        }
+        writeln!(f, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn cell(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "NA".into(), |x| number(x, digits))
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (t, s) in self.targets.iter().enumerate() {
-            if self.targets.len() > 1 {
-                writeln!(f, "Target {t}")?;
-            }
+        for s in &self.targets {
             writeln!(
                 f,
-                "{:<12} {:>14} {:>12} {:>12} {:>12}",
-                "", "estimate", "std. error", "t value", "Pr(>|t|)"
+                "Least squares fit of {} on {} feature(s), {} observations",
+                s.name,
+                self.feature_names.len(),
+                self.n_samples
             )?;
-            let row = |f: &mut fmt::Formatter<'_>, name: String, c: &Coefficient| {
-                writeln!(
-                    f,
-                    "{name:<12} {:>14.6e} {} {} {}",
-                    c.estimate,
-                    opt(c.std_error, 12),
-                    c.t_value
-                        .map_or_else(|| format!("{:>12}", "NA"), |x| format!("{x:>12.3}")),
-                    c.p_value
-                        .map_or_else(|| format!("{:>12}", "NA"), |x| format!("{x:>12.3e}")),
-                )
+            let mut rows = vec![
+                [
+                    "",
+                    "estimate",
+                    "std. error",
+                    "t value",
+                    "Pr(>|t|)",
+                    "[0.025",
+                    "0.975]",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            let mut row = |name: &str, c: &Coefficient| {
+                rows.push(vec![
+                    name.to_string(),
+                    number(c.estimate, 7),
+                    cell(c.std_error, 5),
+                    c.t_value.map_or("NA".into(), |t| format!("{t:.3}")),
+                    c.p_value.map_or("NA".into(), p_value),
+                    cell(c.conf_int.map(|c| c.0), 5),
+                    cell(c.conf_int.map(|c| c.1), 5),
+                ]);
             };
             if let Some(c) = &s.intercept {
-                row(f, "(intercept)".into(), c)?;
+                row("(intercept)", c);
             }
-            for (j, c) in s.coefficients.iter().enumerate() {
-                row(f, format!("x{}", j + 1), c)?;
+            for (name, c) in self.feature_names.iter().zip(&s.coefficients) {
+                row(name, c);
             }
+            write_table(f, &rows)?;
             writeln!(
                 f,
-                "Residual standard error: {:.6e} on {} degrees of freedom",
-                s.residual_std_dev, s.df_residual
+                "Residual standard error: {} on {} degrees of freedom",
+                number(s.residual_std_dev, 6),
+                s.df_residual
             )?;
             writeln!(
                 f,
-                "R-squared: {:.6}, adjusted R-squared: {:.6}{}",
-                s.r_squared,
-                s.adj_r_squared,
+                "R-squared: {}, adjusted R-squared: {}{}",
+                number(s.r_squared, 6),
+                number(s.adj_r_squared, 6),
                 if s.intercept.is_none() {
                     " (uncentred: no intercept)"
                 } else {
@@ -232,24 +379,37 @@ impl fmt::Display for Summary {
             match (s.f_statistic, s.f_p_value) {
                 (Some(fs), Some(p)) => writeln!(
                     f,
-                    "F-statistic: {fs:.4e} on {} and {} DF, p-value: {p:.3e}",
-                    self.rank, s.df_residual
+                    "F-statistic: {} on {} and {} DF, p-value: {}",
+                    number(fs, 6),
+                    s.df_model,
+                    s.df_residual,
+                    p_value(p)
                 )?,
                 _ => writeln!(f, "F-statistic: NA")?,
             }
+            writeln!(
+                f,
+                "Log-likelihood: {}, AIC: {}, BIC: {}",
+                number(s.log_likelihood, 7),
+                number(s.aic, 7),
+                number(s.bic, 7)
+            )?;
+            writeln!(f)?;
         }
         let centred = if self.targets.first().is_some_and(|t| t.intercept.is_some()) {
-            " (centred for the intercept)"
+            "[1 X]"
         } else {
-            ""
+            "X"
         };
         writeln!(
             f,
-            "{} observations; design rank {}{centred}, condition number {:.3e}",
-            self.n_samples, self.rank, self.condition_number
+            "Design rank {} of {}; condition number of {centred}: {}",
+            self.rank,
+            self.feature_names.len(),
+            number(self.condition_number, 4)
         )?;
         for w in &self.warnings {
-            writeln!(f, "Warning: {w}")?;
+            writeln!(f, "Note: {w}")?;
         }
         Ok(())
     }

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Reference values for linfit's `Summary`, computed with statsmodels' OLS (tests/summary.rs).
+
+    pip install statsmodels numpy
+    python3 scripts/statsmodels_reference.py > tests/data/statsmodels_reference.json
+
+Datasets: diabetes (data/sklearn/diabetes.csv, target `target`, the raw columns) and Longley
+(data/nist-strd/Longley.dat, y on x1..x6), both with a constant. For each: statsmodels' params,
+bse, tvalues, pvalues, conf_int(0.05), rsquared, rsquared_adj, fvalue, f_pvalue, llf, aic, bic,
+nobs, df_model, df_resid, and the condition number twice: statsmodels' own (eigenvalues of
+X^T X) and numpy's from the singular values of X (`np.linalg.cond`), the design with the constant
+column first.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import statsmodels
+import statsmodels.api as sm
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def diabetes():
+    path = os.path.join(ROOT, "data", "sklearn", "diabetes.csv")
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    t = header.index("target")
+    names = [h for i, h in enumerate(header) if i != t]
+    return names, np.delete(data, t, axis=1), data[:, t]
+
+
+def longley():
+    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
+    rows = [list(map(float, l.split())) for l in lines[start:] if l.strip()]
+    data = np.array(rows)
+    return [f"x{i}" for i in range(1, 7)], data[:, 1:], data[:, 0]
+
+
+def reference(names, x, y):
+    exog = sm.add_constant(x, prepend=True)
+    r = sm.OLS(y, exog).fit()
+    ci = r.conf_int(0.05)
+    return {
+        "feature_names": names,
+        "params": r.params.tolist(),
+        "bse": r.bse.tolist(),
+        "tvalues": r.tvalues.tolist(),
+        "pvalues": r.pvalues.tolist(),
+        "conf_low": ci[:, 0].tolist(),
+        "conf_high": ci[:, 1].tolist(),
+        "rsquared": r.rsquared,
+        "rsquared_adj": r.rsquared_adj,
+        "fvalue": r.fvalue,
+        "f_pvalue": r.f_pvalue,
+        "llf": r.llf,
+        "aic": r.aic,
+        "bic": r.bic,
+        "nobs": r.nobs,
+        "df_model": r.df_model,
+        "df_resid": r.df_resid,
+        "scale": r.scale,
+        "condition_number_statsmodels": r.condition_number,
+        "condition_number_svd": float(np.linalg.cond(exog)),
+    }
+
+
+def main():
+    out = {
+        "generator": f"scripts/statsmodels_reference.py, statsmodels {statsmodels.__version__}, numpy {np.__version__}",
+        "diabetes": reference(*diabetes()),
+        "longley": reference(*longley()),
+    }
+    json.dump(out, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
