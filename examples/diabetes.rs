@@ -80,6 +80,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     bar.finish();
     let sgd = scaler.to_original_units(&fitted.model)?;
+    // The same without momentum, for the loss plot's comparison.
+    let plain = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(epochs)
+        .with_log_every(Some(5))
+        .init()?
+        .fit(LinearModelConfig::new(10).init(&cpu)?, &train_s)?;
 
     // 3. The closed form on the raw training data.
     let exact = LeastSquares::new().fit(&train)?;
@@ -97,16 +103,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         metrics::r2(exact.model(), &test)?
     );
     println!("\ncoefficients in original units (SGD vs closed form):");
-    let names = [
-        "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
-    ];
-    for (j, (a, b)) in sgd
-        .weights()
+    for (name, (a, b)) in data
+        .feature_names()
         .iter()
-        .zip(exact.model().weights())
-        .enumerate()
+        .zip(sgd.weights().iter().zip(exact.model().weights()))
     {
-        println!("  {:<4} {a:>12.5} {b:>12.5}", names[j]);
+        println!("  {name:<4} {a:>12.5} {b:>12.5}");
     }
     println!(
         "  bias {:>12.5} {:>12.5}",
@@ -123,7 +125,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             out.join("diabetes_loss.png"),
             out.join("diabetes_predicted.png"),
         );
-        linfit::plot::loss_history(&fitted.history, &loss_png)?;
+        linfit::plot::LossPlot::new()
+            .series("SGD, momentum 0.9", &fitted.history)
+            .series("SGD, no momentum", &plain.history)
+            .loss(Loss::MeanSquared)
+            .title("Diabetes: training loss on the standardised data (lr 0.1)")
+            .save(&loss_png)?;
         linfit::plot::predicted_vs_actual(&sgd, &test, &pred_png)?;
         println!("plots: {} and {}", loss_png.display(), pred_png.display());
     }

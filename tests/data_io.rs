@@ -345,6 +345,64 @@ fn plots_are_real_image_files() {
     }
     assert!(linfit::plot::loss_history(&fitted.history, dir.join("loss.gif")).is_err());
     assert!(linfit::plot::loss_history(&[], dir.join("loss.png")).is_err());
+
+    // What the SVGs say: the title, the axes (the loss's name, the target's name), a label at
+    // each decade of the log axis, a legend for several series.
+    let half: Vec<LogEntry> = fitted.history.iter().step_by(2).copied().collect();
+    let svg = dir.join("loss-two.svg");
+    linfit::plot::LossPlot::new()
+        .series("training", &fitted.history)
+        .series("every other step", &half)
+        .loss(Loss::MeanSquared)
+        .units("lb")
+        .title("Linnerud weight")
+        .save(&svg)
+        .unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let (lo, hi) = fitted
+        .history
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), e| {
+            (a.min(e.loss), b.max(e.loss))
+        });
+    for needle in [
+        "Linnerud weight",
+        "mean squared error [(lb)²], log scale",
+        "training",
+        "every other step",
+    ] {
+        assert!(text.contains(needle), "{needle} not in the loss plot");
+    }
+    // Every decade from below the smallest loss to above the largest is labelled.
+    let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    for k in first..=last {
+        let label = if (-2..=3).contains(&k) {
+            format!("{}", 10f64.powi(k))
+        } else {
+            format!("1e{k}")
+        };
+        assert!(
+            text.contains(&format!("\n{label}\n")),
+            "decade {label} not labelled"
+        );
+    }
+    let svg = dir.join("pred-named.svg");
+    linfit::plot::predicted_vs_actual(&fitted.model, &data, &svg).unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for needle in [
+        "actual Weight",
+        "predicted Weight",
+        "perfect fit",
+        "20 rows",
+    ] {
+        assert!(text.contains(needle), "{needle} not in the scatter plot");
+    }
+    assert!(
+        linfit::plot::LossPlot::new()
+            .series("empty", &[])
+            .save(dir.join("e.png"))
+            .is_err()
+    );
 }
 
 #[test]
