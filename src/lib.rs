@@ -83,6 +83,7 @@
 //! | scikit-learn | linfit |
 //! |---|---|
 //! | `LinearRegression().fit(X, y)` | `LeastSquares::new().fit(&data)?` |
+//! | `feature_names_in_` (from a DataFrame) | `model.feature_names()` (from the CSV header, or `data.with_feature_names(..)?`) |
 //! | `.coef_`, `.intercept_` | `fit.model().weights()`, `fit.model().bias()` |
 //! | `SGDRegressor(tol=1e-3, n_iter_no_change=5)` | `TrainerConfig::new(..).with_tol(Some(1e-3))` |
 //! | `StandardScaler().fit(X)` | `StandardizerConfig::new().fit(&data)?` |
