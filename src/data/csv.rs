@@ -42,13 +42,87 @@ impl Dataset {
         features: Option<&[&str]>,
         device: &Device,
     ) -> Result<Self> {
-        let path = path.as_ref();
+        let mut reader = CsvChunks::open(path.as_ref(), targets, features)?;
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        while let Some(chunk) = reader.next_chunk(usize::MAX)? {
+            x.extend_from_slice(&chunk.features);
+            y.extend_from_slice(&chunk.targets);
+        }
+        let n = reader.rows_read();
+        if n == 0 {
+            return Err(Error::EmptyData {
+                what: format!("no data rows in {}", reader.source.path),
+            });
+        }
+        let (m, k) = reader.widths();
+        let (features, targets) = reader.names();
+        let data = Self::from_flat(x, y, [n, m], k, device)?;
+        data.with_feature_names(features)
+            .and_then(|d| d.with_target_names(targets))
+            .map_err(|e| {
+                reader
+                    .source
+                    .error(1, "", format!("the header cannot name the columns: {e}"))
+            })
+    }
+}
+
+/// Rows of a CSV file in chunks, parsed as [`Dataset::from_csv_columns`] does: for reading files
+/// larger than memory. It records the file's size and modification time when opened and the
+/// CRC-32 of every byte it reads, so that a caller can tell whether a second pass reads the same
+/// file and whether the file changed while it was read.
+pub(crate) struct CsvChunks {
+    reader: ::csv::Reader<LineLimit<Hashing<std::io::BufReader<std::fs::File>>>>,
+    source: Source,
+    header: Vec<String>,
+    columns: Columns,
+    record: ::csv::StringRecord,
+    rows: usize,
+    opened: FileStamp,
+    path: std::path::PathBuf,
+}
+
+/// Rows parsed from a CSV file: row-major features and targets.
+pub(crate) struct CsvChunk {
+    pub(crate) features: Vec<f64>,
+    pub(crate) targets: Vec<f64>,
+    /// Rows in the chunk.
+    pub(crate) rows: usize,
+}
+
+/// What identifies a file's contents cheaply: its length and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+impl CsvChunks {
+    /// Opens `path` and reads its header.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be opened; [`Error::Csv`] for a header that lacks a
+    /// named column or names one twice.
+    pub(crate) fn open(path: &Path, targets: &[&str], features: Option<&[&str]>) -> Result<Self> {
+        let opened = FileStamp::of(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader = ::csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
             .trim(::csv::Trim::All)
-            .from_reader(LineLimit::new(std::io::BufReader::new(file)));
+            .from_reader(LineLimit::new(Hashing::new(
+                std::io::BufReader::with_capacity(1 << 20, file),
+            )));
         let source = Source {
             path: path.display().to_string(),
         };
@@ -59,43 +133,130 @@ impl Dataset {
             .map(str::to_string)
             .collect();
         let columns = Columns::resolve(&source, &header, targets, features)?;
-        let (mut x, mut y) = (Vec::new(), Vec::new());
-        let mut record = ::csv::StringRecord::new();
-        let mut n = 0usize;
-        while reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(n as u64 + 2, |p| p.line());
-            source.error(line, "", e.to_string())
-        })? {
-            let line = record.position().map_or(n as u64 + 2, |p| p.line());
+        Ok(Self {
+            reader,
+            source,
+            header,
+            columns,
+            record: ::csv::StringRecord::new(),
+            rows: 0,
+            opened,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Features and targets per row.
+    pub(crate) fn widths(&self) -> (usize, usize) {
+        (self.columns.features.len(), self.columns.targets.len())
+    }
+
+    /// The header's names of the feature and target columns.
+    pub(crate) fn names(&self) -> (Vec<String>, Vec<String>) {
+        let names = |indices: &[usize]| indices.iter().map(|&i| self.header[i].clone()).collect();
+        (names(&self.columns.features), names(&self.columns.targets))
+    }
+
+    /// Data rows read so far.
+    pub(crate) fn rows_read(&self) -> usize {
+        self.rows
+    }
+
+    /// The path, as messages show it.
+    pub(crate) fn shown_path(&self) -> &str {
+        &self.source.path
+    }
+
+    /// Up to `max_rows` more rows; `None` at the end of the file.
+    ///
+    /// # Errors
+    /// [`Error::Csv`] naming the line and column of a bad row; [`Error::Io`] for a read error.
+    pub(crate) fn next_chunk(&mut self, max_rows: usize) -> Result<Option<CsvChunk>> {
+        let (m, k) = self.widths();
+        let mut chunk = CsvChunk {
+            features: Vec::new(),
+            targets: Vec::new(),
+            rows: 0,
+        };
+        while chunk.rows < max_rows {
+            let more = self.reader.read_record(&mut self.record).map_err(|e| {
+                let line = e.position().map_or(self.rows as u64 + 2, |p| p.line());
+                self.source.error(line, "", e.to_string())
+            })?;
+            if !more {
+                break;
+            }
+            let line = self
+                .record
+                .position()
+                .map_or(self.rows as u64 + 2, |p| p.line());
             let row = Row {
-                source: &source,
-                header: &header,
-                record: &record,
+                source: &self.source,
+                header: &self.header,
+                record: &self.record,
                 line,
             };
             row.check_width()?;
-            for &i in &columns.features {
-                x.push(row.value(i)?);
+            chunk.features.reserve(m);
+            for &i in &self.columns.features {
+                chunk.features.push(row.value(i)?);
             }
-            for &i in &columns.targets {
-                y.push(row.value(i)?);
+            chunk.targets.reserve(k);
+            for &i in &self.columns.targets {
+                chunk.targets.push(row.value(i)?);
             }
-            n += 1;
+            chunk.rows += 1;
+            self.rows += 1;
         }
-        if n == 0 {
-            return Err(Error::EmptyData {
-                what: format!("no data rows in {}", source.path),
+        Ok((chunk.rows > 0).then_some(chunk))
+    }
+
+    /// After the last chunk: the CRC-32 and length of every byte read, once the file is
+    /// checked to be as it was when opened (same size and modification time, every byte read).
+    ///
+    /// # Errors
+    /// [`Error::Load`] when the file changed, grew or shrank while it was read.
+    pub(crate) fn finish(self) -> Result<(u32, u64)> {
+        let hashing = self.reader.into_inner().inner;
+        let (crc, bytes) = (hashing.hasher.finalize(), hashing.bytes);
+        let now = FileStamp::of(&self.path)?;
+        if now != self.opened || bytes != self.opened.len {
+            return Err(Error::Load {
+                path: self.source.path,
+                message: format!(
+                    "the file changed while it was read ({} bytes when opened, {} read, {} now): \
+                     nothing fitted on it is returned",
+                    self.opened.len, bytes, now.len
+                ),
+                source: None,
             });
         }
-        let (m, k) = (columns.features.len(), columns.targets.len());
-        let names = |indices: &[usize]| -> Vec<String> {
-            indices.iter().map(|&i| header[i].clone()).collect()
-        };
-        let data = Self::from_flat(x, y, [n, m], k, device)?;
-        let (features, targets) = (names(&columns.features), names(&columns.targets));
-        data.with_feature_names(features)
-            .and_then(|d| d.with_target_names(targets))
-            .map_err(|e| source.error(1, "", format!("the header cannot name the columns: {e}")))
+        Ok((crc, bytes))
+    }
+}
+
+/// A reader that keeps the CRC-32 and count of the bytes it passes on.
+struct Hashing<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+    bytes: u64,
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: crc32fast::Hasher::new(),
+            bytes: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
     }
 }
 
@@ -298,5 +459,60 @@ impl<R: std::io::Read> std::io::Read for LineLimit<R> {
             ));
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, rows: usize) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("linfit-csv-{}-{name}", std::process::id()));
+        let mut text = String::from("a,b\n");
+        for i in 0..rows {
+            text += &format!("{i},{}\n", 2 * i);
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_file_that_changes_while_read_is_an_error() {
+        use std::io::Write;
+        // Appended to between chunks.
+        let path = file("grow.csv", 1000);
+        let mut reader = CsvChunks::open(&path, &["b"], None).unwrap();
+        assert_eq!(reader.next_chunk(10).unwrap().unwrap().rows, 10);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"5,6\n")
+            .unwrap();
+        while reader.next_chunk(100).unwrap().is_some() {}
+        assert!(matches!(reader.finish(), Err(Error::Load { .. })));
+
+        // Truncated between chunks (the reader's buffer may hold the start of the file).
+        let path = file("shrink.csv", 100_000);
+        let mut reader = CsvChunks::open(&path, &["b"], None).unwrap();
+        reader.next_chunk(10).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(300_000)
+            .unwrap();
+        while let Ok(Some(_)) = reader.next_chunk(1000) {}
+        assert!(matches!(reader.finish(), Err(Error::Load { .. })));
+
+        // Unchanged: its bytes' checksum, the same on a second read.
+        let path = file("same.csv", 1000);
+        let read = || {
+            let mut reader = CsvChunks::open(&path, &["b"], None).unwrap();
+            while reader.next_chunk(64).unwrap().is_some() {}
+            assert_eq!(reader.rows_read(), 1000);
+            reader.finish().unwrap()
+        };
+        assert_eq!(read(), read());
     }
 }

@@ -6,6 +6,7 @@ mod names;
 mod split;
 mod synthetic;
 
+pub(crate) use csv::{CsvChunk, CsvChunks};
 pub(crate) use names::Names;
 pub use synthetic::MakeRegression;
 

@@ -28,6 +28,7 @@
 
 mod double_double;
 mod explain;
+mod from_file;
 mod host;
 mod normal;
 mod polynomial;
@@ -40,19 +41,20 @@ mod svd;
 mod tsqr;
 
 use burn::config::Config;
+use burn::tensor::Device;
 
 pub use explain::Explanation;
 pub use polynomial::PolynomialFit;
 pub use summary::{Coefficient, Summary, TargetSummary};
 
-use crate::data::Dataset;
+use crate::data::{Dataset, Names};
 use crate::float::scale2;
 use crate::model::LinearModel;
 use crate::{Error, Result};
 use host::HostData;
 use host::Scaling;
 use solution::{Solution, orthonormalize};
-use streamed_qr::RankRule;
+use streamed_qr::{RankRule, RowSource};
 
 /// Which algorithm [`LeastSquares`] uses.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -108,15 +110,7 @@ impl LeastSquares {
     /// and solved); [`Error::Readback`] when the device fails; [`Error::Numerical`] if a
     /// factorisation fails or the solution is not representable.
     pub fn fit(&self, data: &Dataset) -> Result<LeastSquaresFit> {
-        if let Some(rcond) = self.rcond
-            && !(rcond.is_finite() && rcond >= 0.0)
-        {
-            return Err(Error::InvalidHyperparameter {
-                name: "rcond",
-                value: rcond.to_string(),
-                rule: "must be finite and >= 0 (None = automatic)",
-            });
-        }
+        self.check_rcond()?;
         let (n, m) = (data.n_samples(), data.n_features());
         let (solution, used) = match self.solver {
             Solver::Qr => (self.qr_or_svd(data, RankRule::Scaled)?, Solver::Qr),
@@ -148,13 +142,89 @@ impl LeastSquares {
         LeastSquaresFit::new(solution, used, self.intercept, data)
     }
 
+    /// Fits every target of a CSV file (header row; the `targets` columns are the targets,
+    /// every other column a feature) without loading it: the rows are read in chunks of
+    /// bounded size (8 MiB of values, parsed on a second thread) and folded into the streamed
+    /// QR of `[1 X y]`, on the host; the model is made on `device`. Memory stays bounded
+    /// whatever the file's size; the time is that of reading and parsing the file (once; a
+    /// second pass refines ill-conditioned designs, as [`fit`](Self::fit) does).
+    ///
+    /// [`Solver::Svd`] decides the rank and solves from the SVD of `R`; every other solver
+    /// setting is the streamed QR (the normal equations would square the data's condition
+    /// number for nothing: the factor costs the same pass). A file small enough for the
+    /// in-memory solvers (up to 2^20 values, or short ones) is then loaded and fitted with
+    /// [`fit`](Self::fit), so the two agree exactly; larger ones agree with `fit` on the same data
+    /// to rounding (both are streamed QR).
+    ///
+    /// The columns are named after the header. Progress: a `log` record per pass (`info`) and
+    /// per chunk (`debug`).
+    ///
+    /// # Errors
+    /// As [`Dataset::from_csv`] for the file (a bad cell names its line and column) and as
+    /// [`fit`](Self::fit); [`Error::Load`] when the file changes while it is read or between
+    /// two passes (nothing fitted on part of it is returned).
+    pub fn fit_csv(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        targets: &[&str],
+        device: &Device,
+    ) -> Result<LeastSquaresFit> {
+        self.check_rcond()?;
+        let path = path.as_ref();
+        let mut rows = from_file::CsvRows::open(path, targets)?;
+        let rule = match self.solver {
+            Solver::Svd => RankRule::Unscaled,
+            _ => RankRule::Scaled,
+        };
+        let solution = streamed_qr::solve(&mut rows, self.intercept, self.rcond, rule)?;
+        let (n, (m, k)) = (rows.n_rows(), rows.widths());
+        if !streamed_qr::applies(n, m, k) {
+            return self.fit(&Dataset::from_csv(path, targets, device)?);
+        }
+        let (features, targets) = rows.names().clone();
+        let csv_error = |e: Error| Error::Csv {
+            path: path.display().to_string(),
+            line: 1,
+            column: String::new(),
+            message: format!("the header cannot name the columns: {e}"),
+        };
+        let about = About {
+            n,
+            device: device.clone(),
+            names: (
+                Names::given("feature names", features, m).map_err(csv_error)?,
+                Names::given("target names", targets, k).map_err(csv_error)?,
+            ),
+            data: None,
+        };
+        let used = match rule {
+            RankRule::Unscaled => Solver::Svd,
+            RankRule::Scaled => Solver::Qr,
+        };
+        LeastSquaresFit::from_solution(solution, used, self.intercept, about)
+    }
+
+    fn check_rcond(&self) -> Result<()> {
+        match self.rcond {
+            Some(rcond) if !(rcond.is_finite() && rcond >= 0.0) => {
+                Err(Error::InvalidHyperparameter {
+                    name: "rcond",
+                    value: rcond.to_string(),
+                    rule: "must be finite and >= 0 (None = automatic)",
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The QR (`RankRule::Scaled`) or SVD (`RankRule::Unscaled`) solution: for tall data from
     /// the streamed QR's `R` (for the SVD: the design's singular values and right singular
     /// vectors, without forming `U`), in memory otherwise.
     fn qr_or_svd(&self, data: &Dataset, rule: RankRule) -> Result<Solution> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         if streamed_qr::applies(n, m, k) {
-            return streamed_qr::solve(data, self.intercept, self.rcond, rule);
+            let mut rows = streamed_qr::InMemory(data);
+            return streamed_qr::solve(&mut rows, self.intercept, self.rcond, rule);
         }
         let host = HostData::read(data)?;
         match rule {
@@ -220,6 +290,15 @@ fn design_condition(root: &[Vec<f64>], mean: &[f64], n: usize, intercept: bool, 
     }
 }
 
+/// What a fit needs to know of its data besides the solution.
+struct About<'a> {
+    n: usize,
+    device: Device,
+    names: (Names, Names),
+    /// The data, when in memory (for a pass the solver did not make).
+    data: Option<&'a Dataset>,
+}
+
 /// A covariance matrix of the parameters, `None` where not identifiable.
 type Covariance = Vec<Vec<Option<f64>>>;
 
@@ -238,7 +317,24 @@ struct ScaledStatistics {
 
 impl LeastSquaresFit {
     fn new(s: Solution, solver: Solver, intercept: bool, data: &Dataset) -> Result<Self> {
-        let (m, k) = (data.n_features(), data.n_targets());
+        let (features, targets) = data.names();
+        let about = About {
+            n: data.n_samples(),
+            device: data.device(),
+            names: (features.clone(), targets.clone()),
+            data: Some(data),
+        };
+        Self::from_solution(s, solver, intercept, about)
+    }
+
+    /// The fit of a solution, in the units of the data `about` describes.
+    fn from_solution(
+        s: Solution,
+        solver: Solver,
+        intercept: bool,
+        about: About<'_>,
+    ) -> Result<Self> {
+        let (m, k) = (s.x_mean.len(), s.y_mean.len());
         let sc = s.scaling.clone();
         // Back to the data's units: w = w' 2^(ex - ey), b = b' 2^-ey, mean(x) = mean(x') 2^-ex,
         // singular values s = s' 2^-ex, Z^T Z = Z'^T Z' 2^(-2 ex).
@@ -265,7 +361,7 @@ impl LeastSquaresFit {
         let flat: Vec<f64> = weights.iter().flatten().copied().collect();
         let solved_finite = s.weights.iter().flatten().all(|w| w.is_finite())
             && s.intercepts.iter().flatten().all(|b| b.is_finite());
-        let model = LinearModel::from_values(m, &flat, intercepts.as_deref(), &data.device())
+        let model = LinearModel::from_values(m, &flat, intercepts.as_deref(), &about.device)
             .map_err(|e| match e {
                 // Finite in the solver's units, not in the data's (or the device's precision).
                 Error::NonFinite { .. } | Error::OutOfRange { .. } if solved_finite => {
@@ -282,18 +378,26 @@ impl LeastSquaresFit {
                      this solver"
                 )),
             })?
-            .with_names_of(data);
+            .with_recorded_names(about.names.0, about.names.1);
         let (sse, sst) = match s.sums_of_squares {
             Some(sums) => sums,
-            None => {
+            None => match about.data {
                 // On the device, one pass; the total about the solver's mean of y.
-                row_passes::sums_of_squares(data, &flat, intercepts.as_deref(), &y_mean)?
-            }
+                Some(data) => {
+                    row_passes::sums_of_squares(data, &flat, intercepts.as_deref(), &y_mean)?
+                }
+                None => {
+                    return Err(Error::Internal {
+                        context: "a streamed solution without its sums of squares",
+                        source: "the streamed solvers set them".into(),
+                    });
+                }
+            },
         };
         debug_assert_eq!(sse.len(), k);
         Ok(Self {
             model,
-            n_samples: data.n_samples(),
+            n_samples: about.n,
             solver,
             intercept,
             rank: s.rank,
@@ -310,13 +414,7 @@ impl LeastSquaresFit {
                 .collect(),
             x_mean: s.x_mean.iter().map(|v| scale2(*v, -sc.x)).collect(),
             scaled_min_eig: s.scaled_min_eig,
-            design_condition: design_condition(
-                &s.root_gram,
-                &s.x_mean,
-                data.n_samples(),
-                intercept,
-                sc.x,
-            ),
+            design_condition: design_condition(&s.root_gram, &s.x_mean, about.n, intercept, sc.x),
             weights,
             intercepts,
             scaled: ScaledStatistics {

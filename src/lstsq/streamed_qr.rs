@@ -28,6 +28,50 @@ use crate::{Error, Result};
 /// Rows whose means give the shift.
 const SHIFT_ROWS: usize = 4096;
 
+/// Where the streamed passes read rows from: a dataset on its device, or a file (larger than
+/// memory) read in chunks.
+pub(crate) trait RowSource {
+    /// Features and targets per row.
+    fn widths(&self) -> (usize, usize);
+    /// Rows; for a file, known once a pass has read it.
+    fn n_rows(&self) -> usize;
+    /// The first `count` rows (all of them if fewer), row-major features and targets.
+    fn first_rows(&mut self, count: usize) -> Result<(Vec<f64>, Vec<f64>)>;
+    /// One pass over every row: `fold` row-major chunks into states made by `init` (one state
+    /// per part the source splits the rows into).
+    fn pass<S: Send>(
+        &mut self,
+        init: impl Fn() -> S + Sync,
+        fold: impl Fn(&mut S, &[f64], &[f64]) + Sync,
+    ) -> Result<Vec<S>>;
+}
+
+/// A dataset on its device: chunks read back by one thread per core.
+pub(crate) struct InMemory<'a>(pub(crate) &'a Dataset);
+
+impl RowSource for InMemory<'_> {
+    fn widths(&self) -> (usize, usize) {
+        (self.0.n_features(), self.0.n_targets())
+    }
+
+    fn n_rows(&self) -> usize {
+        self.0.n_samples()
+    }
+
+    fn first_rows(&mut self, count: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+        let (x, y) = self.0.rows(0, self.0.n_samples().min(count));
+        Ok((read_f64(x)?, read_f64(y)?))
+    }
+
+    fn pass<S: Send>(
+        &mut self,
+        init: impl Fn() -> S + Sync,
+        fold: impl Fn(&mut S, &[f64], &[f64]) + Sync,
+    ) -> Result<Vec<S>> {
+        par_host_rows(self.0, init, fold)
+    }
+}
+
 /// Whether a problem goes the streaming way: large, and tall enough for `R` to be small next to
 /// the data.
 pub(crate) fn applies(n: usize, m: usize, k: usize) -> bool {
@@ -60,21 +104,17 @@ struct Factor {
 
 impl Factor {
     /// One parallel pass over the rows (see the module documentation).
-    fn of(data: &Dataset, intercept: bool) -> Result<Self> {
-        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+    fn of(data: &mut impl RowSource, intercept: bool) -> Result<Self> {
+        let (m, k) = data.widths();
         let lead = usize::from(intercept);
         let p = lead + m + k;
         let (cx, cy) = if intercept {
-            let (x, y) = data.rows(0, n.min(SHIFT_ROWS));
-            (
-                column_means(&read_f64(x)?, m),
-                column_means(&read_f64(y)?, k),
-            )
+            let (x, y) = data.first_rows(SHIFT_ROWS)?;
+            (column_means(&x, m), column_means(&y, k))
         } else {
             (vec![0.0; m], vec![0.0; k])
         };
-        let parts = par_host_rows(
-            data,
+        let parts = data.pass(
             || (Tsqr::new(p), vec![0.0f64; m + k]),
             |(qr, largest), x, y| {
                 let (lx, ly) = largest.split_at_mut(m);
@@ -135,13 +175,13 @@ impl Factor {
 /// when the column-scaled design is ill-conditioned the solution is refined with corrected
 /// semi-normal equations.
 pub(crate) fn solve(
-    data: &Dataset,
+    data: &mut impl RowSource,
     intercept: bool,
     rcond: Option<f64>,
     rule: RankRule,
 ) -> Result<Solution> {
-    let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let factor = Factor::of(data, intercept)?;
+    let (n, (m, k)) = (data.n_rows(), data.widths());
     let c = |i: usize, j: usize| factor.centred(i, j);
     let norms: Vec<f64> = (0..m)
         .map(|j| (0..=j).map(|i| c(i, j) * c(i, j)).sum::<f64>().sqrt())
@@ -275,7 +315,7 @@ fn check_range(r: &[f64], largest: &[f64], m: usize) -> Result<()> {
 /// and `Z^T r` in double-double, streamed from the device; stops when the correction stops
 /// shrinking (at most 6 rounds).
 fn refine_seminormal(
-    data: &Dataset,
+    data: &mut impl RowSource,
     r_scaled: faer::MatRef<'_, f64>,
     scale: &[f64],
     t: usize,
@@ -283,8 +323,7 @@ fn refine_seminormal(
     (x_mean, y_mean): (&[f64], f64),
     mut w: Vec<f64>,
 ) -> Result<Vec<f64>> {
-    let m = data.n_features();
-    let k = data.n_targets();
+    let (m, k) = data.widths();
     let mut last = f64::INFINITY;
     for _ in 0..6 {
         let b = if intercept {
@@ -292,8 +331,7 @@ fn refine_seminormal(
         } else {
             0.0
         };
-        let parts = par_host_rows(
-            data,
+        let parts = data.pass(
             || vec![Dd::default(); m],
             |g, x, y| {
                 for (row, target) in x.chunks_exact(m).zip(y.chunks_exact(k)) {

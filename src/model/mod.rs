@@ -164,6 +164,12 @@ impl LinearModel {
         self
     }
 
+    /// The same model with these names.
+    pub(crate) fn with_recorded_names(mut self, features: Names, targets: Names) -> Self {
+        self.names = Some(ModelNames { features, targets });
+        self
+    }
+
     /// The same model with the names of `other` (the same columns in other units).
     pub(crate) fn with_names_from(mut self, other: &LinearModel) -> Self {
         self.names = other.names.clone();
