@@ -6,7 +6,8 @@
 //!
 //! Writes a seeded file (`--rows` x `--cols` features and one target; `target/ooc.csv` unless
 //! `--file`), times a plain read of its bytes (the disk's speed from a warm cache), fits it with
-//! `fit_csv` and, for comparison, loaded in memory with `Dataset::from_csv` + `fit`; prints the
+//! `LeastSquares::fit_csv`, trains on it one epoch with `Trainer::fit_csv` and, for comparison,
+//! fits it loaded in memory with `Dataset::from_csv` + `fit`; prints the
 //! time, rows/s and MB/s, and the peak resident memory of each (Linux: `VmHWM`, reset between the
 //! two). The file is removed at the end unless `--keep`.
 
@@ -140,6 +141,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     bar.finish_and_clear();
     report("LeastSquares::fit_csv", streamed_s, peak_mib());
 
+    // Training on it without loading it: one epoch of shuffled mini-batches of 1000 rows.
+    reset_peak();
+    let bar = spinner("Trainer::fit_csv");
+    let start = Instant::now();
+    let fitted = TrainerConfig::new(SgdConfig::new(0.05).with_momentum(0.9))
+        .with_epochs(1)
+        .with_batch_size(Some(1000))
+        .init()?
+        .fit_csv(LinearModelConfig::new(cols).init(&device)?, &path, &["y"])?;
+    let train_s = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    report("Trainer::fit_csv, 1 epoch", train_s, peak_mib());
+    let sgd_w = fitted.model.weights();
+
     // 4. Loaded in memory, for comparison.
     reset_peak();
     let bar = spinner("from_csv + fit");
@@ -162,6 +177,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "x1..x3 weights {:?} (true {:?})",
         &a[..3.min(cols)],
         &w[..3.min(cols)]
+    );
+    println!(
+        "after one SGD epoch from the file: {:?}",
+        &sgd_w[..3.min(cols)]
     );
     if !keep {
         std::fs::remove_file(&path)?;

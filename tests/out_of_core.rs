@@ -167,3 +167,117 @@ fn bad_files_are_errors_that_say_where() {
         .unwrap_err();
     assert!(matches!(e, Error::EmptyData { .. }), "{e}");
 }
+
+fn trainer(batch: Option<usize>, shuffle: bool, seed: u64, epochs: usize) -> Trainer {
+    TrainerConfig::new(SgdConfig::new(0.05).with_momentum(0.5))
+        .with_epochs(epochs)
+        .with_batch_size(batch)
+        .with_shuffle(shuffle)
+        .with_seed(seed)
+        .with_log_every(Some(1))
+        .init()
+        .unwrap()
+}
+
+fn zero_model(dev: &Device, m: usize) -> LinearModel {
+    LinearModel::from_values(m, &vec![0.0; 2 * m], Some(&[0.0, 0.0]), dev).unwrap()
+}
+
+#[test]
+fn training_on_a_file_follows_the_trajectory_in_memory() {
+    let dev = dev();
+    // 250 000 rows of 9 features and 2 targets: three chunks of the file per pass.
+    let path = temp("train.csv");
+    write_csv(&path, 250_000, 9, false, 5);
+    let data = Dataset::from_csv(&path, &["t1", "t2"], &dev).unwrap();
+
+    // Full batch: each step the exact gradient of the whole file, chunk by chunk.
+    let on_file = trainer(None, true, 0, 6)
+        .fit_csv(zero_model(&dev, 9), &path, &["t1", "t2"])
+        .unwrap();
+    let in_memory = trainer(None, true, 0, 6)
+        .fit(zero_model(&dev, 9), &data)
+        .unwrap();
+    let losses = |f: &Fitted| f.history.iter().map(|e| e.loss).collect::<Vec<_>>();
+    assert_eq!(on_file.steps, 6);
+    assert_rel(
+        "full-batch losses",
+        &losses(&on_file),
+        &losses(&in_memory),
+        1e-12,
+    );
+    assert_rel(
+        "full-batch weights",
+        &on_file.model.weights(),
+        &in_memory.model.weights(),
+        1e-12,
+    );
+    assert_eq!(on_file.model.feature_names(), data.feature_names().into());
+
+    // Mini-batches in file order: the batches fit takes.
+    let on_file = trainer(Some(1000), false, 0, 1)
+        .fit_csv(zero_model(&dev, 9), &path, &["t1", "t2"])
+        .unwrap();
+    let in_memory = trainer(Some(1000), false, 0, 1)
+        .fit(zero_model(&dev, 9), &data)
+        .unwrap();
+    assert_eq!(on_file.steps, 250);
+    assert_rel(
+        "mini-batch losses",
+        &losses(&on_file),
+        &losses(&in_memory),
+        1e-12,
+    );
+    assert_rel(
+        "mini-batch weights",
+        &on_file.model.bias().unwrap(),
+        &in_memory.model.bias().unwrap(),
+        1e-12,
+    );
+
+    // Shuffled within each chunk: seeded, and it reaches the least-squares answer.
+    let path = temp("shuffled.csv");
+    write_csv(&path, 20_000, 9, false, 7);
+    let data = Dataset::from_csv(&path, &["t1", "t2"], &dev).unwrap();
+    let run = |seed| {
+        trainer(Some(100), true, seed, 3)
+            .fit_csv(zero_model(&dev, 9), &path, &["t1", "t2"])
+            .unwrap()
+    };
+    let (a, b, c) = (run(3), run(3), run(4));
+    assert_eq!(a.history, b.history);
+    assert_ne!(a.history, c.history);
+    let exact = LeastSquares::new().fit(&data).unwrap();
+    let err = common::rel_norm(&a.model.weights(), &exact.model().weights());
+    assert!(
+        err < 1e-2,
+        "shuffled SGD is {err:e} from the least-squares weights"
+    );
+}
+
+#[test]
+fn training_on_a_file_refuses_what_does_not_fit() {
+    let dev = dev();
+    let path = temp("refuse.csv");
+    write_csv(&path, 2_000, 3, false, 6);
+    // Another number of features, other names.
+    let e = trainer(None, true, 0, 1)
+        .fit_csv(zero_model(&dev, 4), &path, &["t1", "t2"])
+        .unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    let named = zero_model(&dev, 3)
+        .with_names(["a", "b", "c"], ["t1", "t2"])
+        .unwrap();
+    let e = trainer(None, true, 0, 1)
+        .fit_csv(named, &path, &["t1", "t2"])
+        .unwrap_err();
+    assert!(matches!(e, Error::NameMismatch { .. }), "{e}");
+    // Divergence is reported as in memory.
+    let e = TrainerConfig::new(SgdConfig::new(10.0))
+        .with_epochs(200)
+        .init()
+        .unwrap()
+        .fit_csv(zero_model(&dev, 3), &path, &["t1", "t2"])
+        .unwrap_err();
+    assert!(matches!(e, Error::Diverged { .. }), "{e}");
+}

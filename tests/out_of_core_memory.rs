@@ -1,5 +1,6 @@
-//! `LeastSquares::fit_csv` in bounded memory: the peak resident memory while it fits a file is
-//! far below the file's size (its own test binary, so that no other test shares the process).
+//! `LeastSquares::fit_csv` and `Trainer::fit_csv` in bounded memory: the peak resident memory
+//! while they fit a file is far below the file's size (its own test binary, so that no other
+//! test shares the process).
 #![cfg(target_os = "linux")]
 
 use std::io::Write;
@@ -58,7 +59,31 @@ fn peak_memory_does_not_grow_with_the_file() {
     let before = resident();
     let fit = LeastSquares::new().fit_csv(&path, &["y"], &dev).unwrap();
     let grown = peak().saturating_sub(before);
+    // Training on it, full batch (each step one pass) and shuffled mini-batches.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before_training = resident();
+    for batch in [None, Some(1000)] {
+        let fitted = TrainerConfig::new(SgdConfig::new(0.01))
+            .with_epochs(2)
+            .with_batch_size(batch)
+            .init()
+            .unwrap()
+            .fit_csv(
+                LinearModelConfig::new(16).init(&dev).unwrap(),
+                &path,
+                &["y"],
+            )
+            .unwrap();
+        assert!(fitted.steps >= 2);
+    }
+    let grown_training = peak().saturating_sub(before_training);
     std::fs::remove_file(&path).ok();
+    assert!(
+        grown_training < 64 << 20,
+        "the peak grew by {} MiB training on a {} MB file",
+        grown_training >> 20,
+        size / 1_000_000
+    );
     assert_eq!(fit.n_samples(), 400_000);
     // Chunks of 8 MiB of values, a few in flight: ~40 MiB at most, whatever the file's size.
     assert!(

@@ -154,16 +154,6 @@ impl LinearModel {
         Ok(self)
     }
 
-    /// The same model, named after the columns of `data` (which it fits).
-    pub(crate) fn with_names_of(mut self, data: &Dataset) -> Self {
-        let (features, targets) = data.names();
-        self.names = Some(ModelNames {
-            features: features.clone(),
-            targets: targets.clone(),
-        });
-        self
-    }
-
     /// The same model with these names.
     pub(crate) fn with_recorded_names(mut self, features: Names, targets: Names) -> Self {
         self.names = Some(ModelNames { features, targets });
@@ -473,12 +463,24 @@ impl LinearModel {
     /// type. The one check of every call that takes a model and a dataset.
     pub(crate) fn check_data(&self, context: &str, data: &Dataset) -> Result<()> {
         self.check_shape(context, data.n_features(), data.n_targets(), None)?;
+        let (features, targets) = data.names();
+        self.check_names(context, features, targets)?;
+        self.check_compatible(context, &data.features())
+    }
+
+    /// Checks that columns named `features` and `targets` are the ones this model was fitted
+    /// on (see [`Names::check`]).
+    pub(crate) fn check_names(
+        &self,
+        context: &str,
+        features: &Names,
+        targets: &Names,
+    ) -> Result<()> {
         if let Some(names) = &self.names {
-            let (features, targets) = data.names();
             names.features.check(context, "features", features)?;
             names.targets.check(context, "targets", targets)?;
         }
-        self.check_compatible(context, &data.features())
+        Ok(())
     }
 
     /// Checks the model's shape: `n_features`, `n_targets`, and whether it has a bias when

@@ -1,4 +1,7 @@
-//! [`Trainer`]: the common training loop, `fit` and `fit_with`.
+//! [`Trainer`]: the common training loop, `fit` and `fit_with`, and `fit_csv` for files larger
+//! than memory.
+
+mod from_file;
 
 use core::ops::ControlFlow;
 
@@ -9,7 +12,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::data::Dataset;
+use crate::data::{Dataset, Names};
 use crate::device::read_scalar;
 use crate::loss::Loss;
 use crate::model::LinearModel;
@@ -203,21 +206,63 @@ impl Trainer {
         &self,
         model: LinearModel,
         data: &Dataset,
+        on_log: impl FnMut(&LogEntry) -> ControlFlow<()>,
+    ) -> Result<Fitted> {
+        model.check_data("training", data)?;
+        let mut batches = Batches::new(data, &self.config);
+        self.train(model, &mut batches, on_log)
+    }
+
+    /// Trains `model` on a CSV file without loading it (header row; the `targets` columns are
+    /// the targets, every other column a feature, as [`Dataset::from_csv`]), on the model's
+    /// device, with the same settings as [`fit`](Self::fit):
+    /// - full batch (`batch_size: None`): each step is one pass over the file, the exact
+    ///   gradient of the whole data, summed chunk by chunk; the trajectory equals `fit`'s on the
+    ///   file loaded in memory (to rounding: 1e-12);
+    /// - mini-batches in file order (`shuffle: false`): the batches `fit` takes, the same
+    ///   trajectory;
+    /// - mini-batches shuffled: each chunk of the file (about 8 MiB of values, a whole number
+    ///   of batches) is shuffled with the seeded generator before it is cut into batches, and
+    ///   the chunks come in file order: a shuffle within a bounded buffer, reproducible, not
+    ///   the whole-data shuffle of `fit`.
+    ///
+    /// One pass before training counts the rows and sets the divergence rule's reference.
+    /// Memory holds a few chunks whatever the file's size. Every pass checks that the file
+    /// did not change while it was read and that it reads the same bytes as the first.
+    /// Progress: a `log` record per pass and per chunk.
+    ///
+    /// # Errors
+    /// As [`fit_with`](Self::fit_with), as [`Dataset::from_csv`] for the file (a bad cell names
+    /// its line and column), [`Error::Load`] when the file changes during training.
+    pub fn fit_csv(
+        &self,
+        model: LinearModel,
+        path: impl AsRef<std::path::Path>,
+        targets: &[&str],
+    ) -> Result<Fitted> {
+        let mut source =
+            from_file::FileBatches::open(path.as_ref(), targets, &model, &self.config)?;
+        self.train(model, &mut source, |_| ControlFlow::Continue(()))
+    }
+
+    /// The training loop over the batches of `source`.
+    fn train(
+        &self,
+        model: LinearModel,
+        source: &mut dyn TrainSource,
         mut on_log: impl FnMut(&LogEntry) -> ControlFlow<()>,
     ) -> Result<Fitted> {
         let cfg = &self.config;
-        model.check_data("training", data)?;
+        let (feature_names, target_names) = source.names();
         log::info!(
-            "linfit: training {:?} on {:?}, {} rows",
-            data.target_names(),
-            data.feature_names(),
-            data.n_samples()
+            "linfit: training {:?} on {:?}",
+            target_names.list(),
+            feature_names.list()
         );
         // Trained on the plain device: the fused operation gives the gradients, and no autodiff
         // leaf piles up in Burn's graph (only a backward pass would free it).
         let mut model = model.untracked();
         let mut optim: Sgd = cfg.optimizer.init()?;
-        let mut batches = Batches::new(data, cfg);
         let mut stopping = cfg
             .tol
             .map(|tol| StoppingRule::new(tol, cfg.n_iter_no_change));
@@ -226,29 +271,26 @@ impl Trainer {
         let mut step = 0usize;
         let mut stop = StopReason::EpochsDone;
         let mut epochs_run = 0usize;
-        let full_batch = batches.is_full_batch();
+        let full_batch = source.is_full_batch();
         let mut guard = if cfg.epochs > 0 {
-            Some(Divergence::start(cfg.loss, &model, data, full_batch)?)
+            Some(source.divergence(cfg.loss, &model)?)
         } else {
             None
         };
+        let n = source.n_samples();
         let mut last_batch: Option<(Batch, usize)> = None;
 
         'epochs: for epoch in 0..cfg.epochs {
             epochs_run = epoch + 1;
             // The epoch's loss, summed on the device, only when the stopping rule needs it.
             let mut epoch_loss = EpochLoss::default();
-            for batch in batches.epoch() {
+            source.start_epoch()?;
+            while let Some(batch) = source.next_batch()? {
                 let rows = batch.len;
                 optim.zero_grad();
                 // The fused loss with its gradients: one pass over the batch, no autodiff graph
                 // (what `model.loss` + `optim.backward` compute, without the graph's upkeep).
-                let (loss, weight_grad, bias_grad) = model.loss_and_gradients(
-                    batch.features.clone(),
-                    batch.targets.clone(),
-                    batch.rows.clone(),
-                    cfg.loss,
-                );
+                let (loss, weight_grad, bias_grad) = source.gradients(&model, &batch, cfg.loss)?;
                 last_batch = Some((batch, epoch));
 
                 let read = LossRead::at(cfg, step);
@@ -275,7 +317,7 @@ impl Trainer {
                     }
                 }
                 if stopping.is_some() {
-                    epoch_loss.add(&loss, cfg.loss, rows, data.n_samples());
+                    epoch_loss.add(&loss, cfg.loss, rows, n);
                 }
 
                 optim.accumulate(Some(weight_grad), bias_grad);
@@ -286,7 +328,7 @@ impl Trainer {
             if let (Some(rule), Some(epoch_loss)) = (stopping.as_mut(), epoch_loss.sum) {
                 let value = read_scalar(epoch_loss)?;
                 if let Some(guard) = &guard {
-                    guard.check_epoch(value, data.n_samples(), step.saturating_sub(1), epoch)?;
+                    guard.check_epoch(value, n, step.saturating_sub(1), epoch)?;
                 }
                 let converged = rule.update(value);
                 log::debug!(
@@ -303,11 +345,7 @@ impl Trainer {
         // The closing check: the trained parameters, and their loss on the last batch (after
         // the last update, which no read point saw).
         if let (Some(guard), Some((batch, epoch))) = (&guard, last_batch) {
-            let (x, y) = match &batch.rows {
-                Some(rows) => data.select_rows(rows.clone()),
-                None => (batch.features, batch.targets),
-            };
-            let loss = read_scalar(model.valid().loss(x, y, cfg.loss))?;
+            let loss = source.batch_loss(&model, &batch, cfg.loss)?;
             guard.check(loss, batch.len, step, epoch)?;
             let finite = |values: &[f64]| values.iter().all(|v| v.is_finite());
             let bias = model.try_bias()?.unwrap_or_default();
@@ -315,7 +353,9 @@ impl Trainer {
                 return Err(guard.diverged(f64::NAN, step, epoch, "the parameters are not finite"));
             }
         }
-        let model = model.tracked().with_names_of(data);
+        let model = model
+            .tracked()
+            .with_recorded_names(feature_names, target_names);
         log::info!("linfit: training ended after {step} steps, {epochs_run} epochs: {stop:?}");
 
         Ok(Fitted {
@@ -328,14 +368,43 @@ impl Trainer {
     }
 }
 
+/// The loss of a batch and its gradients in the weight and the bias.
+type Gradients = (Tensor<1>, Tensor<2>, Option<Tensor<1>>);
+
+/// What the training loop reads its batches from: a dataset in memory, or a file.
+trait TrainSource {
+    /// Rows in all; a file's are counted by [`divergence`](Self::divergence), its first pass.
+    fn n_samples(&self) -> usize;
+    /// The names of the feature and target columns.
+    fn names(&self) -> (Names, Names);
+    /// Whether each batch is the whole data.
+    fn is_full_batch(&self) -> bool;
+    /// The divergence rule for training `model` (called once, before the first epoch).
+    fn divergence(&mut self, kind: Loss, model: &LinearModel) -> Result<Divergence>;
+    /// Starts an epoch.
+    fn start_epoch(&mut self) -> Result<()>;
+    /// The epoch's next batch; `None` after its last.
+    fn next_batch(&mut self) -> Result<Option<Batch>>;
+    /// The loss of `batch` under `model` and its gradients.
+    fn gradients(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<Gradients>;
+    /// The loss of `batch` under `model`, read back.
+    fn batch_loss(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<f64>;
+}
+
 /// One batch: the whole data, a slice of rows (a view), or the rows of the data listed in
-/// `rows` (a shuffled batch: the kernel reads them in place, nothing is gathered).
+/// `rows` (a shuffled batch: the kernel reads them in place, nothing is gathered); or, with no
+/// tensors, a whole file (read pass by pass).
 struct Batch {
+    tensors: Option<BatchTensors>,
+    /// Rows in the batch.
+    len: usize,
+}
+
+/// A batch's features and targets, and the rows of them it takes (all when `None`).
+struct BatchTensors {
     features: Tensor<2>,
     targets: Tensor<2>,
     rows: Option<Tensor<1, Int>>,
-    /// Rows in the batch.
-    len: usize,
 }
 
 /// The batches of each epoch: the whole data (full batch: no copy, no shuffle), or rows in
@@ -346,6 +415,10 @@ struct Batches<'a> {
     batch: usize,
     /// The shuffling state, when shuffling.
     shuffle: Option<(StdRng, Vec<i64>)>,
+    /// This epoch's order, when shuffling.
+    permutation: Option<Tensor<1, Int>>,
+    /// The next batch's first row.
+    cursor: usize,
 }
 
 impl<'a> Batches<'a> {
@@ -358,43 +431,100 @@ impl<'a> Batches<'a> {
             data,
             batch,
             shuffle,
+            permutation: None,
+            cursor: n,
         }
     }
+}
 
-    /// Whether each batch is the whole data.
+impl TrainSource for Batches<'_> {
+    fn n_samples(&self) -> usize {
+        self.data.n_samples()
+    }
+
+    fn names(&self) -> (Names, Names) {
+        let (f, t) = self.data.names();
+        (f.clone(), t.clone())
+    }
+
     fn is_full_batch(&self) -> bool {
         self.batch == self.data.n_samples()
     }
 
-    /// The next epoch's batches.
-    fn epoch(&mut self) -> impl Iterator<Item = Batch> + '_ {
-        let (data, batch) = (self.data, self.batch);
-        let n = data.n_samples();
-        let permutation = self.shuffle.as_mut().map(|(rng, order)| {
+    fn divergence(&mut self, kind: Loss, model: &LinearModel) -> Result<Divergence> {
+        Divergence::start(kind, model, self.data, self.is_full_batch())
+    }
+
+    fn start_epoch(&mut self) -> Result<()> {
+        let n = self.data.n_samples();
+        self.permutation = self.shuffle.as_mut().map(|(rng, order)| {
             order.shuffle(rng);
-            Tensor::<1, Int>::from_data(TensorData::new(order.clone(), [n]), &data.device())
+            Tensor::<1, Int>::from_data(TensorData::new(order.clone(), [n]), &self.data.device())
         });
-        (0..n).step_by(batch).map(move |start| {
-            let end = (start + batch).min(n);
-            let (features, targets, rows) = match &permutation {
-                _ if batch == n => (data.features(), data.targets(), None),
-                Some(perm) => (
-                    data.features(),
-                    data.targets(),
-                    Some(perm.clone().slice(start..end)),
-                ),
-                None => {
-                    let (x, y) = data.rows(start, end);
-                    (x, y, None)
+        self.cursor = 0;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        let (data, batch, n) = (self.data, self.batch, self.data.n_samples());
+        let start = self.cursor;
+        if start >= n {
+            return Ok(None);
+        }
+        let end = (start + batch).min(n);
+        self.cursor = end;
+        let tensors = match &self.permutation {
+            _ if batch == n => BatchTensors {
+                features: data.features(),
+                targets: data.targets(),
+                rows: None,
+            },
+            Some(perm) => BatchTensors {
+                features: data.features(),
+                targets: data.targets(),
+                rows: Some(perm.clone().slice(start..end)),
+            },
+            None => {
+                let (features, targets) = data.rows(start, end);
+                BatchTensors {
+                    features,
+                    targets,
+                    rows: None,
                 }
-            };
-            Batch {
-                features,
-                targets,
-                rows,
-                len: end - start,
             }
-        })
+        };
+        Ok(Some(Batch {
+            tensors: Some(tensors),
+            len: end - start,
+        }))
+    }
+
+    fn gradients(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<Gradients> {
+        let t = batch
+            .tensors
+            .as_ref()
+            .ok_or_else(|| missing_tensors("gradients"))?;
+        Ok(model.loss_and_gradients(t.features.clone(), t.targets.clone(), t.rows.clone(), kind))
+    }
+
+    fn batch_loss(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<f64> {
+        let t = batch
+            .tensors
+            .as_ref()
+            .ok_or_else(|| missing_tensors("a batch loss"))?;
+        let (x, y) = match &t.rows {
+            Some(rows) => self.data.select_rows(rows.clone()),
+            None => (t.features.clone(), t.targets.clone()),
+        };
+        read_scalar(model.valid().loss(x, y, kind))
+    }
+}
+
+/// In-memory batches always carry their tensors.
+fn missing_tensors(context: &'static str) -> Error {
+    Error::Internal {
+        context,
+        source: "an in-memory batch without its tensors".into(),
     }
 }
 
@@ -520,6 +650,24 @@ impl Divergence {
             let first = read_scalar(model.valid().loss(data.features(), y, kind))?;
             rule.set_initial(first, rows)?;
         }
+        Ok(rule)
+    }
+
+    /// The rule from the whole data's losses under the initial model and the zero model
+    /// (`rows` rows), computed by the caller.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    fn from_losses(kind: Loss, initial: f64, zero_model: f64, rows: usize) -> Result<Self> {
+        let mut rule = Self {
+            kind,
+            reference: if zero_model.is_finite() {
+                per_row(kind, zero_model, rows)
+            } else {
+                0.0
+            },
+        };
+        rule.set_initial(initial, rows)?;
         Ok(rule)
     }
 
