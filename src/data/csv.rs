@@ -83,7 +83,7 @@ pub(crate) struct CsvChunks {
 }
 
 /// Rows parsed from a CSV file: row-major features and targets.
-pub(crate) struct CsvChunk {
+pub(crate) struct RowChunk {
     pub(crate) features: Vec<f64>,
     pub(crate) targets: Vec<f64>,
     /// Rows in the chunk.
@@ -92,13 +92,17 @@ pub(crate) struct CsvChunk {
 
 /// What identifies a file's contents cheaply: its length and modification time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct FileStamp {
+pub(crate) struct FileStamp {
     len: u64,
     modified: Option<std::time::SystemTime>,
 }
 
 impl FileStamp {
-    fn of(path: &Path) -> Result<Self> {
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub(crate) fn of(path: &Path) -> Result<Self> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         Ok(Self {
             len: meta.len(),
@@ -170,9 +174,9 @@ impl CsvChunks {
     ///
     /// # Errors
     /// [`Error::Csv`] naming the line and column of a bad row; [`Error::Io`] for a read error.
-    pub(crate) fn next_chunk(&mut self, max_rows: usize) -> Result<Option<CsvChunk>> {
+    pub(crate) fn next_chunk(&mut self, max_rows: usize) -> Result<Option<RowChunk>> {
         let (m, k) = self.widths();
-        let mut chunk = CsvChunk {
+        let mut chunk = RowChunk {
             features: Vec::new(),
             targets: Vec::new(),
             rows: 0,

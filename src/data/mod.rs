@@ -3,10 +3,16 @@
 
 mod csv;
 mod names;
+mod rows_file;
 mod split;
 mod synthetic;
 
-pub(crate) use csv::{CsvChunk, CsvChunks};
+pub(crate) use csv::RowChunk;
+pub use rows_file::convert_csv;
+pub(crate) use rows_file::{ChunkReader, FileFormat};
+
+/// Values (features and targets) per chunk when files are read in chunks: 8 MiB of f64.
+pub(crate) const MAX_CHUNK_VALUES: usize = 1 << 20;
 pub(crate) use names::Names;
 pub use synthetic::MakeRegression;
 

@@ -1,41 +1,39 @@
-//! The closed form of a CSV file larger than memory: its rows read in bounded chunks and folded
-//! into the streamed QR (`streamed_qr`), pass by pass.
+//! The closed form of a file larger than memory (CSV or linfit's row file): its rows read in
+//! bounded chunks and folded into the streamed QR (`streamed_qr`), pass by pass.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use super::streamed_qr::RowSource;
-use crate::data::{CsvChunk, CsvChunks};
+use crate::data::{ChunkReader, FileFormat, MAX_CHUNK_VALUES, RowChunk};
 use crate::{Error, Result};
-
-/// Values (features and targets) per chunk: 8 MiB of f64, whatever the width.
-const CHUNK_VALUES: usize = 1 << 20;
 
 /// Chunks parsed ahead of the fold: parsing and folding overlap on two threads, and memory
 /// stays bounded by `(AHEAD + 2)` chunks.
 const AHEAD: usize = 2;
 
-/// A CSV file read pass by pass. Each pass checks that the file did not change while it was
-/// read; later passes check that they read the same bytes as the first (CRC-32 and length).
-pub(crate) struct CsvRows {
+/// A file read pass by pass. Each pass checks that the file did not change while it was read;
+/// later passes check that they read the same bytes as the first (CRC-32 and length).
+pub(crate) struct FileRows {
     path: PathBuf,
-    targets: Vec<String>,
+    format: FileFormat,
     widths: (usize, usize),
     names: (Vec<String>, Vec<String>),
     /// Rows and the bytes' CRC-32 and length, from the first full pass.
     first_pass: Option<(usize, u32, u64)>,
 }
 
-impl CsvRows {
+impl FileRows {
     /// Opens the file and reads its header.
     ///
     /// # Errors
-    /// As [`Dataset::from_csv`](crate::Dataset::from_csv) for the header.
-    pub(crate) fn open(path: &Path, targets: &[&str]) -> Result<Self> {
-        let reader = CsvChunks::open(path, targets, None)?;
+    /// As [`Dataset::from_csv`](crate::Dataset::from_csv) (or the row file's checks) for the
+    /// header.
+    pub(crate) fn open(path: &Path, format: FileFormat) -> Result<Self> {
+        let reader = format.open(path)?;
         Ok(Self {
             path: path.to_path_buf(),
-            targets: targets.iter().map(|t| t.to_string()).collect(),
+            format,
             widths: reader.widths(),
             names: reader.names(),
             first_pass: None,
@@ -47,17 +45,16 @@ impl CsvRows {
         &self.names
     }
 
-    fn reader(&self) -> Result<CsvChunks> {
-        let targets: Vec<&str> = self.targets.iter().map(String::as_str).collect();
-        CsvChunks::open(&self.path, &targets, None)
+    fn reader(&self) -> Result<Box<dyn ChunkReader>> {
+        self.format.open(&self.path)
     }
 
     fn chunk_rows(&self) -> usize {
-        (CHUNK_VALUES / (self.widths.0 + self.widths.1).max(1)).max(1)
+        (MAX_CHUNK_VALUES / (self.widths.0 + self.widths.1).max(1)).max(1)
     }
 }
 
-impl RowSource for CsvRows {
+impl RowSource for FileRows {
     fn widths(&self) -> (usize, usize) {
         self.widths
     }
@@ -69,7 +66,7 @@ impl RowSource for CsvRows {
     fn first_rows(&mut self, count: usize) -> Result<(Vec<f64>, Vec<f64>)> {
         let mut reader = self.reader()?;
         match reader.next_chunk(count)? {
-            Some(CsvChunk {
+            Some(RowChunk {
                 features, targets, ..
             }) => Ok((features, targets)),
             None => Err(Error::EmptyData {
@@ -78,18 +75,22 @@ impl RowSource for CsvRows {
         }
     }
 
-    /// Parses on a second thread, [`AHEAD`] chunks ahead of `fold`, which runs here; one part.
+    /// Reads (and parses) on a second thread, [`AHEAD`] chunks ahead of `fold`, which splits
+    /// each chunk's rows over the cores: one part per core.
     fn pass<S: Send>(
         &mut self,
         init: impl Fn() -> S + Sync,
         fold: impl Fn(&mut S, &[f64], &[f64]) + Sync,
     ) -> Result<Vec<S>> {
+        use rayon::prelude::*;
         let mut reader = self.reader()?;
         let chunk_rows = self.chunk_rows();
-        let mut state = init();
-        let (sender, receiver) = mpsc::sync_channel::<CsvChunk>(AHEAD);
+        let (m, k) = self.widths;
+        let parts = rayon::current_num_threads().max(1);
+        let mut states: Vec<S> = (0..parts).map(|_| init()).collect();
+        let (sender, receiver) = mpsc::sync_channel::<RowChunk>(AHEAD);
         let read = std::thread::scope(|scope| {
-            let parser = scope.spawn(move || -> Result<CsvChunks> {
+            let parser = scope.spawn(move || -> Result<Box<dyn ChunkReader>> {
                 while let Some(chunk) = reader.next_chunk(chunk_rows)? {
                     log::debug!(
                         "linfit: {}: {} rows read",
@@ -103,7 +104,12 @@ impl RowSource for CsvRows {
                 Ok(reader)
             });
             for chunk in receiver {
-                fold(&mut state, &chunk.features, &chunk.targets);
+                let per_part = chunk.rows.div_ceil(parts).max(1);
+                states
+                    .par_iter_mut()
+                    .zip(chunk.features.par_chunks(per_part * m))
+                    .zip(chunk.targets.par_chunks(per_part * k))
+                    .for_each(|((state, x), y)| fold(state, x, y));
             }
             parser
                 .join()
@@ -134,6 +140,6 @@ impl RowSource for CsvRows {
             Some(_) => {}
         }
         log::info!("linfit: {path}: a pass over {rows} rows ({bytes} bytes)");
-        Ok(vec![state])
+        Ok(states)
     }
 }

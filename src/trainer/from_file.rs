@@ -1,4 +1,5 @@
-//! Training on a CSV file larger than memory: the batches of [`Trainer::fit_csv`](super::Trainer::fit_csv).
+//! Training on a file larger than memory (CSV or linfit's row file): the batches of
+//! [`Trainer::fit_csv`](super::Trainer::fit_csv) and [`Trainer::fit_rows`](super::Trainer::fit_rows).
 
 use std::path::{Path, PathBuf};
 
@@ -9,20 +10,17 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use super::{Batch, BatchTensors, Divergence, Gradients, TrainSource, TrainerConfig};
-use crate::data::{CsvChunk, CsvChunks, Names};
+use crate::data::{ChunkReader, FileFormat, MAX_CHUNK_VALUES, Names, RowChunk};
 use crate::device::{device_precision, read_scalar};
 use crate::loss::Loss;
 use crate::model::LinearModel;
 use crate::{Error, Result};
 
-/// Values (features and targets) per chunk read: about 8 MiB of f64.
-const CHUNK_VALUES: usize = 1 << 20;
-
-/// The batches of a CSV file: chunks of whole batches read, uploaded to the model's device and
+/// The batches of a file: chunks of whole batches read, uploaded to the model's device and
 /// cut into batches; or the whole file per batch (full batch), read chunk by chunk.
 pub(super) struct FileBatches {
     path: PathBuf,
-    targets: Vec<String>,
+    format: FileFormat,
     device: Device,
     names: (Names, Names),
     widths: (usize, usize),
@@ -34,7 +32,7 @@ pub(super) struct FileBatches {
     /// Rows, and the CRC-32 and length of the bytes, from the first pass.
     first_pass: Option<(usize, u32, u64)>,
     /// This epoch's reader and current chunk (uploaded) with the next batch's first row.
-    reader: Option<CsvChunks>,
+    reader: Option<Box<dyn ChunkReader>>,
     chunk: Option<(Tensor<2>, Tensor<2>, usize, usize)>,
     /// Whether a full-batch epoch has given its batch.
     given: bool,
@@ -48,18 +46,17 @@ impl FileBatches {
     /// names differ from the file's columns; an invalid `batch_size`.
     pub(super) fn open(
         path: &Path,
-        targets: &[&str],
+        format: FileFormat,
         model: &LinearModel,
         cfg: &TrainerConfig,
     ) -> Result<Self> {
-        let reader = CsvChunks::open(path, targets, None)?;
+        let reader = format.open(path)?;
         let widths = reader.widths();
         let (features, target_names) = reader.names();
-        let header_error = |e: Error| Error::Csv {
+        let header_error = |e: Error| Error::Load {
             path: path.display().to_string(),
-            line: 1,
-            column: String::new(),
-            message: format!("the header cannot name the columns: {e}"),
+            message: format!("its header cannot name the columns: {e}"),
+            source: Some(Box::new(e)),
         };
         let names = (
             Names::given("feature names", features, widths.0).map_err(header_error)?,
@@ -69,14 +66,14 @@ impl FileBatches {
         model.check_names("training on a file", &names.0, &names.1)?;
         let device = model.device();
         device_precision(&device)?;
-        let per_chunk = (CHUNK_VALUES / (widths.0 + widths.1)).max(1);
+        let per_chunk = (MAX_CHUNK_VALUES / (widths.0 + widths.1)).max(1);
         let chunk_rows = match cfg.batch_size {
             Some(b) => per_chunk.div_ceil(b).max(1) * b,
             None => per_chunk,
         };
         Ok(Self {
             path: path.to_path_buf(),
-            targets: targets.iter().map(|t| t.to_string()).collect(),
+            format,
             device,
             names,
             widths,
@@ -91,13 +88,12 @@ impl FileBatches {
         })
     }
 
-    fn open_reader(&self) -> Result<CsvChunks> {
-        let targets: Vec<&str> = self.targets.iter().map(String::as_str).collect();
-        CsvChunks::open(&self.path, &targets, None)
+    fn open_reader(&self) -> Result<Box<dyn ChunkReader>> {
+        self.format.open(&self.path)
     }
 
     /// A chunk's rows as tensors on the device.
-    fn upload(&self, chunk: CsvChunk) -> Result<(Tensor<2>, Tensor<2>, usize)> {
+    fn upload(&self, chunk: RowChunk) -> Result<(Tensor<2>, Tensor<2>, usize)> {
         let (m, k) = self.widths;
         let dtype = device_precision(&self.device)?.dtype();
         crate::data::check_values(
@@ -140,7 +136,7 @@ impl FileBatches {
     }
 
     /// The end of a pass: the file unchanged, and the same as in the first pass.
-    fn close(&mut self, reader: CsvChunks) -> Result<()> {
+    fn close(&mut self, reader: Box<dyn ChunkReader>) -> Result<()> {
         let rows = reader.rows_read();
         let path = reader.shown_path().to_string();
         let (crc, bytes) = reader.finish()?;
@@ -327,7 +323,7 @@ impl TrainSource for FileBatches {
 }
 
 /// Shuffles a chunk's rows (features and targets together) with `rng`.
-fn shuffle_rows(chunk: &mut CsvChunk, (m, k): (usize, usize), rng: &mut StdRng) {
+fn shuffle_rows(chunk: &mut RowChunk, (m, k): (usize, usize), rng: &mut StdRng) {
     let mut order: Vec<usize> = (0..chunk.rows).collect();
     order.shuffle(rng);
     let features = order

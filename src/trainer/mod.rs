@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::data::{Dataset, Names};
+use crate::data::{Dataset, FileFormat, Names};
 use crate::device::read_scalar;
 use crate::loss::Loss;
 use crate::model::LinearModel;
@@ -240,8 +240,25 @@ impl Trainer {
         path: impl AsRef<std::path::Path>,
         targets: &[&str],
     ) -> Result<Fitted> {
+        let format = FileFormat::Csv(targets.iter().map(|t| t.to_string()).collect());
+        let mut source = from_file::FileBatches::open(path.as_ref(), format, &model, &self.config)?;
+        self.train(model, &mut source, |_| ControlFlow::Continue(()))
+    }
+
+    /// [`fit_csv`](Self::fit_csv) for a row file (linfit's binary format, written by
+    /// [`Dataset::save_rows`] or [`crate::data::convert_csv`]): the same training, read at the
+    /// speed of the disk instead of the speed of parsing text.
+    ///
+    /// # Errors
+    /// As [`fit_csv`](Self::fit_csv); [`Error::Load`] for a file that is not a row file or is
+    /// truncated.
+    pub fn fit_rows(
+        &self,
+        model: LinearModel,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Fitted> {
         let mut source =
-            from_file::FileBatches::open(path.as_ref(), targets, &model, &self.config)?;
+            from_file::FileBatches::open(path.as_ref(), FileFormat::Rows, &model, &self.config)?;
         self.train(model, &mut source, |_| ControlFlow::Continue(()))
     }
 

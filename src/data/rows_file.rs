@@ -1,0 +1,425 @@
+//! linfit's binary row files: a header, then every row's features and targets as little-endian
+//! f64. Read in chunks at the speed of the disk (no parsing), for data larger than memory.
+//!
+//! ```text
+//! bytes 0..8    b"LFROWS\0\x01"   (magic, format version 1)
+//! u64 LE        n (rows), m (features), k (targets)
+//! u64 LE        the length of the names, then the names as JSON {"features": [..], "targets": [..]}
+//! n * (m + k)   f64 LE, row-major: each row's m features, then its k targets
+//! ```
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::csv::{CsvChunks, FileStamp};
+use super::{Dataset, RowChunk};
+use crate::device::read_f64;
+use crate::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"LFROWS\0\x01";
+
+#[derive(Serialize, Deserialize)]
+struct HeaderNames {
+    features: Vec<String>,
+    targets: Vec<String>,
+}
+
+/// Rows of a file read in chunks: a CSV file or a row file.
+pub(crate) trait ChunkReader: Send {
+    /// Features and targets per row.
+    fn widths(&self) -> (usize, usize);
+    /// The feature and target names the file gives.
+    fn names(&self) -> (Vec<String>, Vec<String>);
+    /// Data rows read so far.
+    fn rows_read(&self) -> usize;
+    /// The path, as messages show it.
+    fn shown_path(&self) -> &str;
+    /// Up to `max_rows` more rows; `None` at the end.
+    fn next_chunk(&mut self, max_rows: usize) -> Result<Option<RowChunk>>;
+    /// After the last chunk: the CRC-32 and length of the bytes read, once the file is checked
+    /// to be unchanged.
+    fn finish(self: Box<Self>) -> Result<(u32, u64)>;
+}
+
+impl ChunkReader for CsvChunks {
+    fn widths(&self) -> (usize, usize) {
+        CsvChunks::widths(self)
+    }
+    fn names(&self) -> (Vec<String>, Vec<String>) {
+        CsvChunks::names(self)
+    }
+    fn rows_read(&self) -> usize {
+        CsvChunks::rows_read(self)
+    }
+    fn shown_path(&self) -> &str {
+        CsvChunks::shown_path(self)
+    }
+    fn next_chunk(&mut self, max_rows: usize) -> Result<Option<RowChunk>> {
+        CsvChunks::next_chunk(self, max_rows)
+    }
+    fn finish(self: Box<Self>) -> Result<(u32, u64)> {
+        CsvChunks::finish(*self)
+    }
+}
+
+/// Which kind of file, and for CSV which columns are the targets.
+#[derive(Debug, Clone)]
+pub(crate) enum FileFormat {
+    /// A CSV file with a header; these columns are the targets, the others features.
+    Csv(Vec<String>),
+    /// A row file written by [`Dataset::save_rows`] or [`convert_csv`].
+    Rows,
+}
+
+impl FileFormat {
+    /// Opens `path` for a pass.
+    pub(crate) fn open(&self, path: &Path) -> Result<Box<dyn ChunkReader>> {
+        Ok(match self {
+            FileFormat::Csv(targets) => {
+                let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+                Box::new(CsvChunks::open(path, &targets, None)?)
+            }
+            FileFormat::Rows => Box::new(RowsReader::open(path)?),
+        })
+    }
+}
+
+/// A block of rows decoded: its bytes' CRC-32, its features and targets.
+type Block = (crc32fast::Hasher, Vec<f64>, Vec<f64>);
+
+/// A row file read in chunks.
+pub(crate) struct RowsReader {
+    reader: BufReader<std::fs::File>,
+    path: PathBuf,
+    shown: String,
+    n: usize,
+    widths: (usize, usize),
+    names: (Vec<String>, Vec<String>),
+    rows: usize,
+    hasher: crc32fast::Hasher,
+    bytes: u64,
+    opened: FileStamp,
+    buffer: Vec<u8>,
+}
+
+impl RowsReader {
+    /// Opens a row file and checks its header and length.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be read; [`Error::Load`] for another kind of file, a
+    /// damaged header, or a length other than the header promises (a truncated file).
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let bad = |message: String| Error::Load {
+            path: shown.clone(),
+            message,
+            source: None,
+        };
+        let opened = FileStamp::of(path)?;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut fixed = [0u8; 40];
+        reader
+            .read_exact(&mut fixed)
+            .map_err(|_| bad("not a linfit row file (too short for its header)".into()))?;
+        if &fixed[..8] != MAGIC {
+            return Err(bad(
+                "not a linfit row file (no LFROWS header): write one with Dataset::save_rows or \
+                 data::convert_csv"
+                    .into(),
+            ));
+        }
+        let word = |i: usize| u64::from_le_bytes(fixed[8 + 8 * i..16 + 8 * i].try_into().unwrap());
+        let (n, m, k, names_len) = (word(0), word(1), word(2), word(3));
+        if m == 0 || k == 0 || names_len > 1 << 30 {
+            return Err(bad(format!(
+                "a damaged header: {m} features, {k} targets, {names_len} bytes of names"
+            )));
+        }
+        let mut names = vec![0u8; names_len as usize];
+        reader
+            .read_exact(&mut names)
+            .map_err(|e| bad(format!("the names cannot be read: {e}")))?;
+        let names: HeaderNames = serde_json::from_slice(&names)
+            .map_err(|e| bad(format!("the names are not valid JSON: {e}")))?;
+        if names.features.len() as u64 != m || names.targets.len() as u64 != k {
+            return Err(bad("the names do not match the header's widths".into()));
+        }
+        let header = 40 + names_len;
+        let expected = (m + k)
+            .checked_mul(8)
+            .and_then(|row| row.checked_mul(n))
+            .and_then(|d| d.checked_add(header));
+        if expected != Some(opened.len()) {
+            return Err(bad(format!(
+                "the header promises {n} rows of {} values ({} bytes), the file has {} bytes: \
+                 truncated or damaged",
+                m + k,
+                expected.map_or("too many".to_string(), |e| e.to_string()),
+                opened.len()
+            )));
+        }
+        Ok(Self {
+            reader,
+            path: path.to_path_buf(),
+            shown,
+            n: n as usize,
+            widths: (m as usize, k as usize),
+            names: (names.features, names.targets),
+            rows: 0,
+            hasher: crc32fast::Hasher::new(),
+            bytes: header,
+            opened,
+            buffer: Vec::new(),
+        })
+    }
+}
+
+impl ChunkReader for RowsReader {
+    fn widths(&self) -> (usize, usize) {
+        self.widths
+    }
+    fn names(&self) -> (Vec<String>, Vec<String>) {
+        self.names.clone()
+    }
+    fn rows_read(&self) -> usize {
+        self.rows
+    }
+    fn shown_path(&self) -> &str {
+        &self.shown
+    }
+
+    fn next_chunk(&mut self, max_rows: usize) -> Result<Option<RowChunk>> {
+        let (m, k) = self.widths;
+        let rows = max_rows.min(self.n - self.rows);
+        if rows == 0 {
+            return Ok(None);
+        }
+        self.buffer.resize(rows * (m + k) * 8, 0);
+        self.reader
+            .read_exact(&mut self.buffer)
+            .map_err(|e| Error::io(&self.path, e))?;
+        // Checksum and decoding in blocks of rows over the cores (the CRC-32s combined in
+        // order), so that reading keeps pace with the disk.
+        use rayon::prelude::*;
+        const BLOCK_ROWS: usize = 4096;
+        let row_bytes = (m + k) * 8;
+        let first_row = self.rows;
+        let blocks: Vec<Result<Block>> = self
+            .buffer
+            .par_chunks(BLOCK_ROWS * row_bytes)
+            .enumerate()
+            .map(|(b, bytes)| {
+                let mut hasher = crc32fast::Hasher::new();
+                hasher.update(bytes);
+                let rows = bytes.len() / row_bytes;
+                let (mut x, mut y) = (Vec::with_capacity(rows * m), Vec::with_capacity(rows * k));
+                for (r, row) in bytes.chunks_exact(row_bytes).enumerate() {
+                    let mut values = row
+                        .chunks_exact(8)
+                        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")));
+                    x.extend(values.by_ref().take(m));
+                    y.extend(values);
+                    let at = first_row + b * BLOCK_ROWS + r;
+                    let (xs, ys) = (&x[x.len() - m..], &y[y.len() - k..]);
+                    if let Some(j) = xs.iter().position(|v| !v.is_finite()) {
+                        return Err(Error::NonFinite {
+                            what: "features",
+                            row: at,
+                            column: j,
+                            value: xs[j],
+                        });
+                    }
+                    if let Some(t) = ys.iter().position(|v| !v.is_finite()) {
+                        return Err(Error::NonFinite {
+                            what: "targets",
+                            row: at,
+                            column: t,
+                            value: ys[t],
+                        });
+                    }
+                }
+                Ok((hasher, x, y))
+            })
+            .collect();
+        let mut chunk = RowChunk {
+            features: Vec::with_capacity(rows * m),
+            targets: Vec::with_capacity(rows * k),
+            rows,
+        };
+        for block in blocks {
+            let (hasher, x, y) = block?;
+            self.hasher.combine(&hasher);
+            chunk.features.extend_from_slice(&x);
+            chunk.targets.extend_from_slice(&y);
+        }
+        self.bytes += self.buffer.len() as u64;
+        self.rows += rows;
+        Ok(Some(chunk))
+    }
+
+    fn finish(self: Box<Self>) -> Result<(u32, u64)> {
+        let now = FileStamp::of(&self.path)?;
+        if now != self.opened {
+            return Err(Error::Load {
+                path: self.shown,
+                message: "the file changed while it was read: nothing fitted on it is returned"
+                    .into(),
+                source: None,
+            });
+        }
+        Ok((self.hasher.finalize(), self.bytes))
+    }
+}
+
+/// Writes the header of a row file of `n` rows.
+fn write_header(
+    out: &mut impl Write,
+    n: usize,
+    (features, targets): (&[String], &[String]),
+) -> std::io::Result<()> {
+    let names = serde_json::to_vec(&HeaderNames {
+        features: features.to_vec(),
+        targets: targets.to_vec(),
+    })
+    .map_err(std::io::Error::other)?;
+    out.write_all(MAGIC)?;
+    for v in [n, features.len(), targets.len(), names.len()] {
+        out.write_all(&(v as u64).to_le_bytes())?;
+    }
+    out.write_all(&names)
+}
+
+impl Dataset {
+    /// Writes these data as a row file (linfit's binary format: a header with the shape and
+    /// the column names, then every row's values as little-endian f64), for
+    /// [`LeastSquares::fit_rows`](crate::LeastSquares::fit_rows) and
+    /// [`Trainer::fit_rows`](crate::Trainer::fit_rows), which read it in bounded chunks at the
+    /// disk's speed. The file is written next to `path` and renamed into place.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written; [`Error::Readback`] when the device fails.
+    pub fn save_rows(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let (m, k) = (self.n_features(), self.n_targets());
+        let tmp = path.with_extension("part");
+        let write = || -> std::io::Result<()> {
+            let file = std::fs::File::create(&tmp)?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            write_header(
+                &mut out,
+                self.n_samples(),
+                (self.feature_names(), self.target_names()),
+            )?;
+            let step = (crate::data::MAX_CHUNK_VALUES / (m + k)).max(1);
+            for start in (0..self.n_samples()).step_by(step) {
+                let end = (start + step).min(self.n_samples());
+                let (x, y) = self.rows(start, end);
+                let (x, y) = (
+                    read_f64(x).map_err(std::io::Error::other)?,
+                    read_f64(y).map_err(std::io::Error::other)?,
+                );
+                for (row, targets) in x.chunks_exact(m).zip(y.chunks_exact(k)) {
+                    for v in row.iter().chain(targets) {
+                        out.write_all(&v.to_le_bytes())?;
+                    }
+                }
+            }
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
+    }
+
+    /// Loads a row file (written by [`save_rows`](Self::save_rows) or [`convert_csv`]) in
+    /// `device`'s precision, with its column names.
+    ///
+    /// # Errors
+    /// [`Error::Load`] for another kind of file or a truncated one, [`Error::NonFinite`] for a
+    /// NaN or infinite value; as [`Dataset::from_flat`].
+    pub fn from_rows_file(path: impl AsRef<Path>, device: &burn::tensor::Device) -> Result<Self> {
+        let mut reader = RowsReader::open(path.as_ref())?;
+        let (m, k) = reader.widths;
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        while let Some(chunk) = reader.next_chunk(usize::MAX)? {
+            x.extend_from_slice(&chunk.features);
+            y.extend_from_slice(&chunk.targets);
+        }
+        let n = reader.rows;
+        let (features, targets) = reader.names.clone();
+        Box::new(reader).finish()?;
+        Self::from_flat(x, y, [n, m], k, device)?
+            .with_feature_names(features)?
+            .with_target_names(targets)
+    }
+}
+
+/// Converts a CSV file (header row; the `targets` columns are the targets) into a row file at
+/// `rows_path`, in bounded memory, and returns the number of rows. Parsing the CSV once lets
+/// every later fit read the row file at the disk's speed.
+///
+/// # Errors
+/// As [`Dataset::from_csv`] for the CSV file (a bad cell names its line and column);
+/// [`Error::Io`] when the row file cannot be written; [`Error::Load`] when the CSV file changes
+/// while it is read.
+pub fn convert_csv(
+    csv_path: impl AsRef<Path>,
+    targets: &[&str],
+    rows_path: impl AsRef<Path>,
+) -> Result<usize> {
+    let (csv_path, rows_path) = (csv_path.as_ref(), rows_path.as_ref());
+    let mut reader = CsvChunks::open(csv_path, targets, None)?;
+    let (features, target_names) = reader.names();
+    let tmp = rows_path.with_extension("part");
+    let io = |e: std::io::Error| Error::io(rows_path, e);
+    let result = (|| -> Result<usize> {
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        // The row count is known at the end: a placeholder, rewritten then.
+        write_header(&mut out, 0, (&features, &target_names)).map_err(io)?;
+        let (m, k) = reader.widths();
+        let step = (crate::data::MAX_CHUNK_VALUES / (m + k)).max(1);
+        while let Some(chunk) = reader.next_chunk(step)? {
+            for (row, t) in chunk
+                .features
+                .chunks_exact(m)
+                .zip(chunk.targets.chunks_exact(k))
+            {
+                for v in row.iter().chain(t) {
+                    out.write_all(&v.to_le_bytes()).map_err(io)?;
+                }
+            }
+        }
+        let n = reader.rows_read();
+        let mut file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::Start(8)).map_err(io)?;
+        file.write_all(&(n as u64).to_le_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        Ok(n)
+    })();
+    let n = match result {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if let Err(e) = reader.finish() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if n == 0 {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::EmptyData {
+            what: format!("no data rows in {}", csv_path.display()),
+        });
+    }
+    std::fs::rename(&tmp, rows_path).map_err(io)?;
+    Ok(n)
+}
