@@ -5,29 +5,14 @@
 
 use std::time::Instant;
 
+#[path = "support/inputs.rs"]
+mod support;
+
 use linfit::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: lstsq_timing FILE")?;
-    let bytes = std::fs::read(&path)?;
-    let word = |i: usize| -> [u8; 8] { bytes[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]) };
-    let (n, m) = (
-        u64::from_le_bytes(word(0)) as usize,
-        u64::from_le_bytes(word(1)) as usize,
-    );
-    if bytes.len() != 8 * (2 + n * m + n) {
-        return Err(format!(
-            "{path}: expected {} bytes for {n} x {m}",
-            8 * (2 + n * m + n)
-        )
-        .into());
-    }
-    let floats = |start: usize, len: usize| -> Vec<f64> {
-        (start..start + len)
-            .map(|i| f64::from_le_bytes(word(i)))
-            .collect()
-    };
-    let (x, y) = (floats(2, n * m), floats(2 + n * m, n));
+    let (n, m, x, y) = support::read_design(&path)?;
     let dev = device::cpu(Precision::F64)?;
     let data = Dataset::from_flat(x, y, [n, m], 1, &dev)?;
     for (name, solver) in [

@@ -13,30 +13,22 @@ use std::time::Instant;
 
 use faer::linalg::solvers::DenseSolveCore;
 use linfit::prelude::*;
-use serde_json::Value;
+
+#[path = "support/inputs.rs"]
+mod support;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device_name = parse_device_flag()?;
     let device = device::from_name(&device_name, Precision::F64)?;
 
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed/seed_notebook.json");
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-    let floats = |v: &Value| -> Vec<f64> {
-        v.as_array()
-            .map(|a| a.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default()
-    };
-    let x: Vec<Vec<f64>> = json["X"]
-        .as_array()
-        .ok_or("X")?
-        .iter()
-        .map(floats)
-        .collect();
-    let y = floats(&json["y"]);
-    let w0 = floats(&json["w0"]);
-    let b0 = json["b0"].as_f64().ok_or("b0")?;
-    let lr = json["lr"].as_f64().ok_or("lr")?;
-    let n_iter = json["n_iter"].as_u64().ok_or("n_iter")? as usize;
+    let support::SeedNotebook {
+        x,
+        y,
+        w0,
+        b0,
+        lr,
+        n_iter,
+    } = support::seed_notebook()?;
 
     let data = Dataset::from_rows(&x, &y, &device)?;
     println!("linfit: the seed notebook on {device:?}, float64\n");

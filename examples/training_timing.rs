@@ -20,12 +20,13 @@
 
 use std::time::Instant;
 
+#[path = "support/inputs.rs"]
+mod inputs;
 #[path = "support/one_pass.rs"]
 mod support;
 
 use linfit::burn::nn::Initializer;
 use linfit::prelude::*;
-use serde_json::Value;
 use support::one_pass;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,25 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
-    let bytes = std::fs::read(&path)?;
-    let word = |i: usize| -> [u8; 8] { bytes[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]) };
-    let (n, m) = (
-        u64::from_le_bytes(word(0)) as usize,
-        u64::from_le_bytes(word(1)) as usize,
-    );
-    if bytes.len() != 8 * (2 + n * m + n) {
-        return Err(format!(
-            "{path}: expected {} bytes for {n} x {m}",
-            8 * (2 + n * m + n)
-        )
-        .into());
-    }
-    let floats = |start: usize, len: usize| -> Vec<f64> {
-        (start..start + len)
-            .map(|i| f64::from_le_bytes(word(i)))
-            .collect()
-    };
-    let (x, y) = (floats(2, n * m), floats(2 + n * m, n));
+    let (n, m, x, y) = inputs::read_design(&path)?;
     let name = match precision {
         Precision::F64 => "f64",
         _ => "f32",
@@ -129,23 +112,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The seed notebook's run, as `Trainer::fit` and as the explicit loop.
 fn seed_runs(rounds: usize, dev: &Device) -> Result<(), Box<dyn std::error::Error>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed/seed_notebook.json");
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-    let floats = |v: &Value| -> Vec<f64> {
-        v.as_array()
-            .map(|a| a.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default()
-    };
-    let x: Vec<Vec<f64>> = json["X"]
-        .as_array()
-        .ok_or("X")?
-        .iter()
-        .map(floats)
-        .collect();
-    let (y, w0) = (floats(&json["y"]), floats(&json["w0"]));
-    let b0 = json["b0"].as_f64().ok_or("b0")?;
-    let lr = json["lr"].as_f64().ok_or("lr")?;
-    let steps = json["n_iter"].as_u64().ok_or("n_iter")? as usize;
+    let inputs::SeedNotebook {
+        x,
+        y,
+        w0,
+        b0,
+        lr,
+        n_iter: steps,
+    } = inputs::seed_notebook()?;
     let data = Dataset::from_rows(&x, &y, dev)?;
     let initial = || LinearModel::from_values(3, &w0, Some(&[b0]), dev).expect("model");
 

@@ -8,14 +8,19 @@
 //! - [`Sgd`]: `torch.optim.SGD` exactly (lr, momentum, dampening, weight decay, Nesterov), in the
 //!   model's precision, with the explicit `zero_grad` / `backward` / `step` loop.
 //! - [`Trainer`]: `fit` for the common case: mini-batches, seeded shuffling, loss history, early
-//!   stopping, a callback, divergence detection.
-//! - [`LeastSquares`]: the exact answer (QR, SVD or normal equations), rank, null space,
-//!   standard errors, t and p values, R², F, and [`LeastSquaresFit::explain`] for why another
-//!   minimiser differs.
-//! - Data in and results out: [`Dataset::from_csv`], [`Dataset::train_test_split`],
-//!   [`Standardizer`], [`metrics`], [`MakeRegression`], [`LinearModel::save`] /
-//!   [`LinearModel::load`] (Burn's burnpack), [`LinearModel::to_json`], and plots
-//!   (`plot` module, feature `plot`, on by default).
+//!   stopping, a callback, divergence detection; one fused pass over the data per step
+//!   ([`LinearModel::loss`] in the explicit loop).
+//! - [`LeastSquares`]: the exact answer (QR, SVD or normal equations), rank, null space, and
+//!   statsmodels' OLS summary ([`Summary`]: standard errors, t, p, 95% intervals, R², F,
+//!   log-likelihood, AIC, BIC), and [`LeastSquaresFit::explain`] for why another minimiser
+//!   differs.
+//! - Data in and results out: [`Dataset::from_csv`] (column names from the header, carried into
+//!   models, summaries and plots), [`Dataset::train_test_split`], [`Standardizer`], [`metrics`],
+//!   [`MakeRegression`], [`LinearModel::save`] / [`LinearModel::load`] (Burn's burnpack),
+//!   [`LinearModel::to_json`], and plots (`plot` module, feature `plot`, on by default).
+//! - Data larger than memory: [`LeastSquares::fit_csv`] and [`Trainer::fit_csv`] read a file
+//!   in bounded chunks; [`data::convert_csv`] writes linfit's binary row file, which
+//!   [`LeastSquares::fit_rows`] and [`Trainer::fit_rows`] read without parsing.
 //! - [`device`]: the CPU (flex by default, or ndarray) or a GPU (wgpu, cuda), in f32 or f64.
 //!
 //! ## Quick start
