@@ -752,13 +752,23 @@ pub(crate) fn linear_loss_grads(
     b: Tensor<1>,
     scale: f64,
 ) -> (Tensor<1>, Tensor<2>, Tensor<1>) {
-    let (loss, gw, gb) = <Dispatch as LinearLossBackend>::linear_loss_grads(
+    from_dispatch(<Dispatch as LinearLossBackend>::linear_loss_grads(
         x.into_dispatch(),
         y.into_dispatch(),
         w.into_dispatch(),
         b.into_dispatch(),
         scale,
-    );
+    ))
+}
+
+/// The loss and gradients an extension call returns, as tensors.
+fn from_dispatch(
+    (loss, gw, gb): (
+        FloatTensor<Dispatch>,
+        FloatTensor<Dispatch>,
+        FloatTensor<Dispatch>,
+    ),
+) -> (Tensor<1>, Tensor<2>, Tensor<1>) {
     (
         Tensor::from_dispatch(loss),
         Tensor::from_dispatch(gw),
@@ -775,19 +785,14 @@ pub(crate) fn linear_loss_grads_rows(
     rows: Tensor<1, Int>,
     scale: f64,
 ) -> (Tensor<1>, Tensor<2>, Tensor<1>) {
-    let (loss, gw, gb) = <Dispatch as LinearLossBackend>::linear_loss_grads_rows(
+    from_dispatch(<Dispatch as LinearLossBackend>::linear_loss_grads_rows(
         x.into_dispatch(),
         y.into_dispatch(),
         w.into_dispatch(),
         b.into_dispatch(),
         rows.into_dispatch(),
         scale,
-    );
-    (
-        Tensor::from_dispatch(loss),
-        Tensor::from_dispatch(gw),
-        Tensor::from_dispatch(gb),
-    )
+    ))
 }
 
 mod autodiff {

@@ -95,19 +95,10 @@ impl FileBatches {
     /// A chunk's rows as tensors on the device.
     fn upload(&self, chunk: RowChunk) -> Result<(Tensor<2>, Tensor<2>, usize)> {
         let (m, k) = self.widths;
-        let dtype = device_precision(&self.device)?.dtype();
-        crate::data::check_values(
-            "features",
-            &chunk.features,
-            m,
-            device_precision(&self.device)?,
-        )?;
-        crate::data::check_values(
-            "targets",
-            &chunk.targets,
-            k,
-            device_precision(&self.device)?,
-        )?;
+        let precision = device_precision(&self.device)?;
+        let dtype = precision.dtype();
+        crate::data::check_values("features", &chunk.features, m, precision)?;
+        crate::data::check_values("targets", &chunk.targets, k, precision)?;
         let x = Tensor::<2>::from_data(
             TensorData::new(chunk.features, [chunk.rows, m]),
             (&self.device, dtype),

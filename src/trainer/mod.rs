@@ -655,14 +655,7 @@ impl Divergence {
         let rows = data.n_samples();
         let y = data.targets();
         let zero_model = read_scalar(kind.forward(y.clone().zeros_like(), y.clone()))?;
-        let mut rule = Self {
-            kind,
-            reference: if zero_model.is_finite() {
-                per_row(kind, zero_model, rows)
-            } else {
-                0.0
-            },
-        };
+        let mut rule = Self::from_zero_model(kind, zero_model, rows);
         if !full_batch {
             let first = read_scalar(model.valid().loss(data.features(), y, kind))?;
             rule.set_initial(first, rows)?;
@@ -676,16 +669,21 @@ impl Divergence {
     /// # Errors
     /// As [`start`](Self::start).
     fn from_losses(kind: Loss, initial: f64, zero_model: f64, rows: usize) -> Result<Self> {
-        let mut rule = Self {
+        let mut rule = Self::from_zero_model(kind, zero_model, rows);
+        rule.set_initial(initial, rows)?;
+        Ok(rule)
+    }
+
+    /// The rule with the zero model's loss (`rows` rows) as its reference so far.
+    fn from_zero_model(kind: Loss, zero_model: f64, rows: usize) -> Self {
+        Self {
             kind,
             reference: if zero_model.is_finite() {
                 per_row(kind, zero_model, rows)
             } else {
                 0.0
             },
-        };
-        rule.set_initial(initial, rows)?;
-        Ok(rule)
+        }
     }
 
     /// Takes the initial model's loss on the whole data (`rows` rows) into the reference.
