@@ -218,7 +218,9 @@ impl Standardizer {
             }
             _ => data.targets(),
         };
-        Ok(Dataset::from_tensors(features, targets)?.with_names_of(data))
+        Ok(Dataset::from_tensors(features, targets)?
+            .with_names_of(data)
+            .with_weights_of(data))
     }
 
     /// A model trained on standardised data, re-expressed in the original units:

@@ -103,3 +103,39 @@ fn an_f64_file_beyond_f32_does_not_load_as_infinity() {
     assert!(matches!(e, Error::Load { .. }), "{e}");
     assert!(e.to_string().contains("precision"), "{e}");
 }
+
+/// `SgdRegressor` on f32 data: fitted in f64 on the host, returned in f32. The reference is
+/// scikit-learn's fit of the f64 data (`tests/data/sklearn_sgd_reference.json`, case
+/// `squared_error_l2`); rounding the data to f32 once moves the fit by about f32's epsilon.
+#[test]
+fn sgd_regressor_fits_f32_data_in_f64() {
+    use linfit::sgd_regressor::SgdRegressorConfig;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/sklearn_sgd_reference.json"
+    ))
+    .unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let floats = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let set = &reference["datasets"]["diabetes_std"];
+    let x: Vec<Vec<f64>> = set["x"].as_array().unwrap().iter().map(floats).collect();
+    let data = Dataset::from_rows(&x, &floats(&set["y"]), &dev()).unwrap();
+    let case = &reference["cases"][1];
+    assert_eq!(case["name"], "squared_error_l2");
+    let sgd = SgdRegressorConfig::new()
+        .with_alpha(case["params"]["alpha"].as_f64().unwrap())
+        .with_shuffle(false)
+        .fit(&data)
+        .unwrap();
+    assert_eq!(sgd.model().precision(), Some(Precision::F32));
+    assert_eq!(sgd.n_iter(), case["n_iter"].as_u64().unwrap() as usize);
+    for (g, c) in sgd.model().weights().iter().zip(floats(&case["coef"])) {
+        assert!((g - c).abs() < 1e-5 * c.abs().max(0.1), "{g} vs {c}");
+    }
+}

@@ -46,6 +46,15 @@ pub struct Dataset {
     targets: Tensor<2>,
     feature_names: Names,
     target_names: Names,
+    /// Sample weights, on the host (as given) and on the data's device.
+    weights: Option<Weights>,
+}
+
+/// A dataset's sample weights, validated: `n_samples` finite values `>= 0`, not all zero.
+#[derive(Debug, Clone)]
+pub(crate) struct Weights {
+    pub(crate) host: std::sync::Arc<[f64]>,
+    pub(crate) tensor: Tensor<1>,
 }
 
 impl Dataset {
@@ -166,6 +175,7 @@ impl Dataset {
             targets,
             feature_names: Names::defaults("x", m),
             target_names: Names::defaults("y", k),
+            weights: None,
         }
     }
 
@@ -174,6 +184,95 @@ impl Dataset {
         self.feature_names = other.feature_names.clone();
         self.target_names = other.target_names.clone();
         self
+    }
+
+    /// These data with the sample weights of `other` (the same rows, in other units).
+    pub(crate) fn with_weights_of(mut self, other: &Dataset) -> Self {
+        self.weights = other.weights.clone();
+        self
+    }
+
+    /// The same data with sample weights: row `i` counts `weights[i]` times in every estimator
+    /// and metric, as scikit-learn's `sample_weight`:
+    /// - [`Trainer`](crate::Trainer): the loss `sum_i w_i sum_j r_ij^2` (`Loss::SumSquared`) or
+    ///   that divided by `n_targets * sum_i w_i` (`Loss::Mean`);
+    /// - [`SgdRegressor`](crate::sgd_regressor::SgdRegressor): each sample's step times `w_i`;
+    /// - [`LeastSquares`](crate::LeastSquares): weighted least squares with statsmodels' `WLS`
+    ///   statistics;
+    /// - [`metrics`](crate::metrics): weighted means, as scikit-learn's metrics.
+    ///
+    /// Weights follow the rows through [`train_test_split`](Self::train_test_split) and
+    /// standardisation.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless there is one weight per row; [`Error::NonFinite`] for a
+    /// NaN or infinite weight; [`Error::OutOfRange`] for a negative weight (its row named), or one
+    /// that f32 cannot hold on an f32 device; [`Error::EmptyData`] when every weight is zero.
+    ///
+    /// # Example
+    /// ```
+    /// use linfit::{device, Dataset, Precision};
+    /// let cpu = device::cpu(Precision::F64)?;
+    /// let data = Dataset::from_rows(&[vec![1.0], vec![2.0]], &[1.0, 2.0], &cpu)?;
+    /// let weighted = data.clone().with_weights(&[1.0, 3.0])?;
+    /// assert_eq!(weighted.weight_values(), Some(&[1.0, 3.0][..]));
+    /// assert!(data.with_weights(&[1.0, -1.0]).is_err());
+    /// # Ok::<(), linfit::Error>(())
+    /// ```
+    pub fn with_weights(mut self, weights: &[f64]) -> Result<Self> {
+        if weights.len() != self.n_samples() {
+            return Err(Error::shape_mismatch(
+                "sample weights (one per row)",
+                self.n_samples(),
+                weights.len(),
+            ));
+        }
+        check_values("weights", weights, 1, self.precision())?;
+        if let Some(row) = weights.iter().position(|&w| w < 0.0) {
+            return Err(Error::OutOfRange {
+                what: format!("sample weight at row {row}"),
+                value: weights[row].to_string(),
+                rule: "sample weights must be >= 0".into(),
+            });
+        }
+        if weights.iter().all(|&w| w == 0.0) {
+            return Err(Error::EmptyData {
+                what: "every sample weight is zero".into(),
+            });
+        }
+        let device = self.device();
+        let tensor = Tensor::<1>::from_data(
+            TensorData::new(weights.to_vec(), [weights.len()]),
+            (&device, self.precision().dtype()),
+        );
+        self.weights = Some(Weights {
+            host: weights.into(),
+            tensor,
+        });
+        Ok(self)
+    }
+
+    /// The sample weights on the data's device, `[n_samples]`, if any were given.
+    pub fn weights(&self) -> Option<Tensor<1>> {
+        self.weights.as_ref().map(|w| w.tensor.clone())
+    }
+
+    /// The sample weights as given, if any.
+    pub fn weight_values(&self) -> Option<&[f64]> {
+        self.weights.as_ref().map(|w| &w.host[..])
+    }
+
+    /// The same data without sample weights.
+    pub fn without_weights(mut self) -> Self {
+        self.weights = None;
+        self
+    }
+
+    /// The weights of the rows at `rows` (host indices), if the data are weighted.
+    pub(crate) fn weights_at(&self, rows: &[i64]) -> Option<Vec<f64>> {
+        self.weights
+            .as_ref()
+            .map(|w| rows.iter().map(|&i| w.host[i as usize]).collect())
     }
 
     /// The same data with these feature names, one per column, unique and not empty.

@@ -50,8 +50,13 @@ impl Dataset {
             let idx =
                 Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [rows.len()]), &device);
             let (features, targets) = self.select_rows(idx);
-            Dataset::with_default_names(features, targets).with_names_of(self)
+            let part = Dataset::with_default_names(features, targets).with_names_of(self);
+            match self.weights_at(rows) {
+                // Weights valid on the whole set can all be zero on a part: refuse it then.
+                Some(w) => part.with_weights(&w),
+                None => Ok(part),
+            }
         };
-        Ok((take(&order[n_test..]), take(&order[..n_test])))
+        Ok((take(&order[n_test..])?, take(&order[..n_test])?))
     }
 }
