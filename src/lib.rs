@@ -111,6 +111,7 @@ pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod prelude;
+pub mod schedule;
 pub mod sgd_regressor;
 mod standardize;
 mod text;

@@ -17,6 +17,7 @@ use crate::device::read_scalar;
 use crate::loss::Loss;
 use crate::model::LinearModel;
 use crate::optim::{Sgd, SgdConfig};
+use crate::schedule::Schedule;
 use crate::{Error, Result};
 
 /// Without log points or a stopping rule, the loss is still read every this many steps (and
@@ -63,16 +64,25 @@ pub struct TrainerConfig {
     /// Epochs without improvement before stopping (with `tol`). Default 5.
     #[config(default = 5)]
     pub n_iter_no_change: usize,
+    /// A learning-rate schedule, stepped at the end of each epoch as PyTorch's
+    /// `scheduler.step()` after an epoch (ReduceLROnPlateau with the epoch's loss: the mean over
+    /// the epoch's batches of their losses, weighted by rows, as the stopping rule's). Its
+    /// `base_lr` is the lr of the first epoch, in place of the optimizer's. Default `None`.
+    pub schedule: Option<Schedule>,
 }
 
 impl TrainerConfig {
     /// Validates the settings and makes the trainer.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperparameter`] for invalid optimizer settings, a zero `batch_size` or
+    /// [`Error::InvalidHyperparameter`] for invalid optimizer or schedule settings, a zero
+    /// `batch_size` or
     /// `log_every`, a negative or NaN `tol`, or a zero `n_iter_no_change` with `tol` set.
     pub fn init(&self) -> Result<Trainer> {
         self.optimizer.init()?;
+        if let Some(schedule) = &self.schedule {
+            schedule.init()?;
+        }
         if self.batch_size == Some(0) {
             return Err(Error::InvalidHyperparameter {
                 name: "batch_size",
@@ -280,6 +290,11 @@ impl Trainer {
         // leaf piles up in Burn's graph (only a backward pass would free it).
         let mut model = model.untracked();
         let mut optim: Sgd = cfg.optimizer.init()?;
+        let mut schedule = cfg.schedule.as_ref().map(Schedule::init).transpose()?;
+        if let Some(s) = &schedule {
+            optim.set_lr(s.lr())?;
+        }
+        let plateau = matches!(cfg.schedule, Some(Schedule::ReduceOnPlateau(_)));
         let mut stopping = cfg
             .tol
             .map(|tol| StoppingRule::new(tol, cfg.n_iter_no_change));
@@ -333,7 +348,7 @@ impl Trainer {
                         }
                     }
                 }
-                if stopping.is_some() {
+                if stopping.is_some() || plateau {
                     epoch_loss.add(&loss, cfg.loss, rows, n);
                 }
 
@@ -342,11 +357,21 @@ impl Trainer {
                 step += 1;
             }
 
-            if let (Some(rule), Some(epoch_loss)) = (stopping.as_mut(), epoch_loss.sum) {
-                let value = read_scalar(epoch_loss)?;
-                if let Some(guard) = &guard {
-                    guard.check_epoch(value, n, step.saturating_sub(1), epoch)?;
+            let epoch_value = match epoch_loss.sum {
+                Some(sum) => {
+                    let value = read_scalar(sum)?;
+                    if let Some(guard) = &guard {
+                        guard.check_epoch(value, n, step.saturating_sub(1), epoch)?;
+                    }
+                    Some(value)
                 }
+                None => None,
+            };
+            if let Some(s) = schedule.as_mut() {
+                s.step(epoch_value.unwrap_or(f64::NAN));
+                optim.set_lr(s.lr())?;
+            }
+            if let (Some(rule), Some(value)) = (stopping.as_mut(), epoch_value) {
                 let converged = rule.update(value);
                 log::debug!(
                     "linfit: epoch {epoch} loss {value:e}, {} epochs without improvement",
