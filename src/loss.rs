@@ -45,6 +45,43 @@ impl Loss {
         }
     }
 
+    /// The loss with sample weights `w`: `sum_i w_i sum_j (y_hat_ij - y_ij)^2` for the sum,
+    /// that divided by `k sum_i w_i` for the mean (scikit-learn's weighted
+    /// `mean_squared_error`); with every weight 1 it is [`forward`](Self::forward). Carries the
+    /// autodiff graph of its inputs, for the explicit loop.
+    ///
+    /// # Shapes
+    /// `predictions` and `targets` `[n, k]`, `weights` `[n]` -> `[1]`.
+    ///
+    /// # Panics
+    /// When the shapes, devices or float types differ (Burn's checks): this is the hot path.
+    ///
+    /// # Example
+    /// ```
+    /// use linfit::{device, Loss, Precision, Tensor};
+    /// let cpu = device::cpu(Precision::F64)?;
+    /// let y_hat = Tensor::<2>::from_floats([[1.0], [2.0]], &cpu);
+    /// let y = Tensor::<2>::from_floats([[0.0], [4.0]], &cpu);
+    /// let w = Tensor::<1>::from_floats([3.0, 1.0], &cpu);
+    /// let sum: f64 = Loss::SumSquared.forward_weighted(y_hat.clone(), y.clone(), w.clone()).into_scalar();
+    /// let mean: f64 = Loss::MeanSquared.forward_weighted(y_hat, y, w).into_scalar();
+    /// assert_eq!((sum, mean), (7.0, 1.75)); // 3 * 1 + 1 * 4, over 3 + 1
+    /// # Ok::<(), linfit::Error>(())
+    /// ```
+    pub fn forward_weighted(
+        &self,
+        predictions: Tensor<2>,
+        targets: Tensor<2>,
+        weights: Tensor<1>,
+    ) -> Tensor<1> {
+        let k = targets.dims()[1] as f64;
+        let sum = ((predictions - targets).square() * weights.clone().unsqueeze_dim::<2>(1)).sum();
+        match self {
+            Loss::SumSquared => sum,
+            Loss::MeanSquared => sum / weights.sum().mul_scalar(k),
+        }
+    }
+
     /// The factor from the sum of squared errors to this loss over `elements` values: 1 for
     /// the sum, `1 / elements` for the mean.
     pub(crate) fn scale(&self, elements: usize) -> f64 {

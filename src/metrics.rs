@@ -1,6 +1,8 @@
 //! Regression metrics of a model on a dataset, computed on the device (one scalar read back).
 //! Over several targets they are averaged uniformly, as scikit-learn's
-//! `multioutput="uniform_average"`.
+//! `multioutput="uniform_average"`. With sample weights ([`Dataset::with_weights`]) they are
+//! scikit-learn's weighted metrics (`sample_weight=w`): each mean is `sum_i w_i (.) / sum_i w_i`,
+//! and R²'s total sum of squares is about the weighted mean.
 
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -13,6 +15,19 @@ use crate::model::LinearModel;
 fn residuals(model: &LinearModel, data: &Dataset) -> Result<Tensor<2>> {
     model.check_data("metric", data)?;
     Ok(model.valid().forward(data.features()) - data.targets())
+}
+
+/// The mean of `values` `[n, k]` over rows, weighted by the data's sample weights if any, then
+/// over the columns.
+fn weighted_mean(values: Tensor<2>, data: &Dataset) -> Result<f64> {
+    match data.weights() {
+        None => read_scalar(values.mean()),
+        Some(w) => {
+            let total = w.clone().sum();
+            let k = values.dims()[1] as f64;
+            read_scalar((values * w.unsqueeze_dim::<2>(1)).sum() / total.mul_scalar(k))
+        }
+    }
 }
 
 /// Mean squared error, `mean((y_hat - y)^2)`.
@@ -32,7 +47,7 @@ fn residuals(model: &LinearModel, data: &Dataset) -> Result<Tensor<2>> {
 /// # Ok::<(), linfit::Error>(())
 /// ```
 pub fn mse(model: &LinearModel, data: &Dataset) -> Result<f64> {
-    read_scalar(residuals(model, data)?.square().mean())
+    weighted_mean(residuals(model, data)?.square(), data)
 }
 
 /// Root mean squared error, `sqrt(mse)` (over all targets together).
@@ -48,7 +63,7 @@ pub fn rmse(model: &LinearModel, data: &Dataset) -> Result<f64> {
 /// # Errors
 /// As [`mse`].
 pub fn mae(model: &LinearModel, data: &Dataset) -> Result<f64> {
-    read_scalar(residuals(model, data)?.abs().mean())
+    weighted_mean(residuals(model, data)?.abs(), data)
 }
 
 /// Coefficient of determination `1 - SSE / SST` per target (SST about the target's mean),
@@ -57,9 +72,21 @@ pub fn mae(model: &LinearModel, data: &Dataset) -> Result<f64> {
 /// # Errors
 /// As [`mse`].
 pub fn r2(model: &LinearModel, data: &Dataset) -> Result<f64> {
-    let sse = read_f64(residuals(model, data)?.square().sum_dim(0))?;
     let y = data.targets();
-    let sst = read_f64((y.clone() - y.mean_dim(0)).square().sum_dim(0))?;
+    let (sse, sst) = match data.weights() {
+        None => (
+            read_f64(residuals(model, data)?.square().sum_dim(0))?,
+            read_f64((y.clone() - y.mean_dim(0)).square().sum_dim(0))?,
+        ),
+        Some(w) => {
+            let w = w.unsqueeze_dim::<2>(1);
+            let mean = (y.clone() * w.clone()).sum_dim(0) / w.clone().sum().unsqueeze::<2>();
+            (
+                read_f64((residuals(model, data)?.square() * w.clone()).sum_dim(0))?,
+                read_f64(((y - mean).square() * w).sum_dim(0))?,
+            )
+        }
+    };
     let k = sse.len() as f64;
     Ok(sse
         .iter()

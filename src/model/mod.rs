@@ -315,6 +315,51 @@ impl LinearModel {
         (value, weight_grad, self.bias.as_ref().map(|_| bias_grad))
     }
 
+    /// [`loss_and_gradients`](Self::loss_and_gradients) with sample weights `weights` `[n]`
+    /// ([`Loss::forward_weighted`]): two passes over the batch with Burn's operations, no
+    /// autodiff graph. `r = x W + b - y`, `v = w r`: loss `s sum(v r)`, `dW = 2 s x^T v`,
+    /// `db = 2 s 1^T v`, `s` = 1 or `1 / (k sum w)`.
+    pub(crate) fn weighted_loss_and_gradients(
+        &self,
+        features: Tensor<2>,
+        targets: Tensor<2>,
+        weights: Tensor<1>,
+        rows: Option<Tensor<1, Int>>,
+        loss: Loss,
+    ) -> (Tensor<1>, Tensor<2>, Option<Tensor<1>>) {
+        self.check_fused_shapes(&features, &targets);
+        let (mut x, mut y, mut w) = (
+            features.without_autodiff(),
+            targets.without_autodiff(),
+            weights.without_autodiff(),
+        );
+        if let Some(rows) = rows {
+            x = x.select(0, rows.clone());
+            y = y.select(0, rows.clone());
+            w = w.select(0, rows);
+        }
+        let weight = self.weight.val().without_autodiff();
+        let bias = self.bias_or_zeros().without_autodiff();
+        let r = x.clone().matmul(weight) + bias.unsqueeze_dim::<2>(0) - y;
+        let v = r.clone() * w.clone().unsqueeze_dim::<2>(1);
+        let sum = (v.clone() * r).sum();
+        let scale = match loss {
+            Loss::SumSquared => None,
+            Loss::MeanSquared => Some(w.sum().mul_scalar(self.n_targets() as f64).recip()),
+        };
+        let two_scale = |t: Tensor<2>| match &scale {
+            None => t.mul_scalar(2.0),
+            Some(s) => t * s.clone().mul_scalar(2.0).unsqueeze::<2>(),
+        };
+        let weight_grad = two_scale(x.transpose().matmul(v.clone()));
+        let bias_grad = two_scale(v.sum_dim(0)).squeeze_dim::<1>(0);
+        let value = match scale {
+            None => sum,
+            Some(s) => sum * s,
+        };
+        (value, weight_grad, self.bias.as_ref().map(|_| bias_grad))
+    }
+
     /// The bias, or zeros (a constant, without a gradient) for a model without one.
     fn bias_or_zeros(&self) -> Tensor<1> {
         match &self.bias {

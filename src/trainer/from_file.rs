@@ -245,6 +245,7 @@ impl TrainSource for FileBatches {
                     features: x.clone().slice(*start..end),
                     targets: y.clone().slice(*start..end),
                     rows: None,
+                    weights: None,
                 };
                 let len = end - *start;
                 *start = end;
@@ -277,12 +278,7 @@ impl TrainSource for FileBatches {
 
     fn gradients(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<Gradients> {
         match &batch.tensors {
-            Some(t) => Ok(model.loss_and_gradients(
-                t.features.clone(),
-                t.targets.clone(),
-                t.rows.clone(),
-                kind,
-            )),
+            Some(t) => Ok(t.gradients(model, kind)),
             None => {
                 let (loss, gw, gb) = self.whole(model, true)?;
                 let scale = kind.scale(self.rows() * self.widths.1);
@@ -300,11 +296,7 @@ impl TrainSource for FileBatches {
 
     fn batch_loss(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<f64> {
         match &batch.tensors {
-            Some(t) => read_scalar(
-                model
-                    .valid()
-                    .loss(t.features.clone(), t.targets.clone(), kind),
-            ),
+            Some(t) => t.loss(model, kind),
             None => {
                 let (loss, _, _) = self.whole(model, false)?;
                 Ok(read_scalar(loss)? * kind.scale(self.rows() * self.widths.1))

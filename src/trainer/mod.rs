@@ -447,6 +447,42 @@ struct BatchTensors {
     features: Tensor<2>,
     targets: Tensor<2>,
     rows: Option<Tensor<1, Int>>,
+    /// Sample weights of the same rows as `features` (before `rows` picks some).
+    weights: Option<Tensor<1>>,
+}
+
+impl BatchTensors {
+    /// The batch's loss and gradients: the fused pass, or the weighted loss's two passes.
+    fn gradients(&self, model: &LinearModel, kind: Loss) -> Gradients {
+        let (x, y, rows) = (
+            self.features.clone(),
+            self.targets.clone(),
+            self.rows.clone(),
+        );
+        match &self.weights {
+            None => model.loss_and_gradients(x, y, rows, kind),
+            Some(w) => model.weighted_loss_and_gradients(x, y, w.clone(), rows, kind),
+        }
+    }
+
+    /// The batch's loss, read back.
+    fn loss(&self, model: &LinearModel, kind: Loss) -> Result<f64> {
+        let (mut x, mut y, mut w) = (
+            self.features.clone(),
+            self.targets.clone(),
+            self.weights.clone(),
+        );
+        if let Some(rows) = &self.rows {
+            x = x.select(0, rows.clone());
+            y = y.select(0, rows.clone());
+            w = w.map(|w| w.select(0, rows.clone()));
+        }
+        let model = model.valid();
+        read_scalar(match w {
+            None => model.loss(x, y, kind),
+            Some(w) => kind.forward_weighted(model.forward(x), y, w),
+        })
+    }
 }
 
 /// The batches of each epoch: the whole data (full batch: no copy, no shuffle), or rows in
@@ -520,11 +556,13 @@ impl TrainSource for Batches<'_> {
                 features: data.features(),
                 targets: data.targets(),
                 rows: None,
+                weights: data.weights(),
             },
             Some(perm) => BatchTensors {
                 features: data.features(),
                 targets: data.targets(),
                 rows: Some(perm.clone().slice(start..end)),
+                weights: data.weights(),
             },
             None => {
                 let (features, targets) = data.rows(start, end);
@@ -532,6 +570,7 @@ impl TrainSource for Batches<'_> {
                     features,
                     targets,
                     rows: None,
+                    weights: data.weights().map(|w| w.slice(start..end)),
                 }
             }
         };
@@ -546,19 +585,15 @@ impl TrainSource for Batches<'_> {
             .tensors
             .as_ref()
             .ok_or_else(|| missing_tensors("gradients"))?;
-        Ok(model.loss_and_gradients(t.features.clone(), t.targets.clone(), t.rows.clone(), kind))
+        Ok(t.gradients(model, kind))
     }
 
     fn batch_loss(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<f64> {
-        let t = batch
+        batch
             .tensors
             .as_ref()
-            .ok_or_else(|| missing_tensors("a batch loss"))?;
-        let (x, y) = match &t.rows {
-            Some(rows) => self.data.select_rows(rows.clone()),
-            None => (t.features.clone(), t.targets.clone()),
-        };
-        read_scalar(model.valid().loss(x, y, kind))
+            .ok_or_else(|| missing_tensors("a batch loss"))?
+            .loss(model, kind)
     }
 }
 
@@ -679,10 +714,15 @@ impl Divergence {
     fn start(kind: Loss, model: &LinearModel, data: &Dataset, full_batch: bool) -> Result<Self> {
         let rows = data.n_samples();
         let y = data.targets();
-        let zero_model = read_scalar(kind.forward(y.clone().zeros_like(), y.clone()))?;
+        // The losses as training reads them: weighted when the data are.
+        let loss = |predictions: Tensor<2>| match data.weights() {
+            None => kind.forward(predictions, y.clone()),
+            Some(w) => kind.forward_weighted(predictions, y.clone(), w),
+        };
+        let zero_model = read_scalar(loss(y.clone().zeros_like()))?;
         let mut rule = Self::from_zero_model(kind, zero_model, rows);
         if !full_batch {
-            let first = read_scalar(model.valid().loss(data.features(), y, kind))?;
+            let first = read_scalar(loss(model.valid().forward(data.features())))?;
             rule.set_initial(first, rows)?;
         }
         Ok(rule)

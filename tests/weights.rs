@@ -1,0 +1,282 @@
+//! Sample weights: weighted metrics against scikit-learn, weighted training against row
+//! repetition and against the explicit loop.
+//!
+//! Expected numbers: `tests/data/statsmodels_wls_reference.json`
+//! (`scripts/statsmodels_wls_reference.py`: scikit-learn 1.9.1's `mean_squared_error`,
+//! `mean_absolute_error` and `r2_score` with `sample_weight`, on fixed predictions).
+
+use linfit::prelude::*;
+use serde_json::Value;
+
+fn reference() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/statsmodels_wls_reference.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn data_file(name: &str) -> String {
+    format!("{}/data/sklearn/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn close(what: &str, got: f64, want: f64, tol: f64) {
+    assert!(
+        (got - want).abs() <= tol * want.abs(),
+        "{what}: {got:e} vs reference {want:e}"
+    );
+}
+
+#[test]
+fn weighted_metrics_equal_sklearn() {
+    let r = reference();
+    let cpu = device::cpu(Precision::F64).unwrap();
+
+    // Diabetes, predictions of the WLS fit (intercept first in statsmodels' params).
+    let data = Dataset::from_csv(data_file("diabetes.csv"), &["target"], &cpu).unwrap();
+    let params = floats(&r["diabetes"]["params"]);
+    let model = LinearModel::from_values(10, &params[1..], Some(&params[..1]), &cpu).unwrap();
+    let m = &r["metrics"]["diabetes"];
+    for (set, key) in [
+        (data.clone(), "unweighted"),
+        (
+            data.with_weights(&floats(&r["diabetes"]["weights"]))
+                .unwrap(),
+            "weighted",
+        ),
+    ] {
+        // Sums of 442 terms of size 1e4 in another order: 1e-12 relative.
+        close(
+            "mse",
+            metrics::mse(&model, &set).unwrap(),
+            m[key]["mse"].as_f64().unwrap(),
+            1e-12,
+        );
+        close(
+            "mae",
+            metrics::mae(&model, &set).unwrap(),
+            m[key]["mae"].as_f64().unwrap(),
+            1e-12,
+        );
+        close(
+            "r2",
+            metrics::r2(&model, &set).unwrap(),
+            m[key]["r2"].as_f64().unwrap(),
+            1e-12,
+        );
+    }
+
+    // Linnerud, three targets (uniform average over them).
+    let l = &r["metrics"]["linnerud"];
+    let data = Dataset::from_csv(
+        data_file("linnerud.csv"),
+        &["Weight", "Waist", "Pulse"],
+        &cpu,
+    )
+    .unwrap();
+    let coef: Vec<Vec<f64>> = l["coef"].as_array().unwrap().iter().map(floats).collect();
+    // coef is [target][feature]; linfit's weights are [feature][target], row-major.
+    let flat: Vec<f64> = (0..3)
+        .flat_map(|j| coef.iter().map(move |c| c[j]))
+        .collect();
+    let model = LinearModel::from_values(3, &flat, Some(&floats(&l["intercept"])), &cpu).unwrap();
+    for (set, key) in [
+        (data.clone(), "unweighted"),
+        (
+            data.with_weights(&floats(&l["weights"])).unwrap(),
+            "weighted",
+        ),
+    ] {
+        close(
+            "mse",
+            metrics::mse(&model, &set).unwrap(),
+            l[key]["mse"].as_f64().unwrap(),
+            1e-12,
+        );
+        close(
+            "mae",
+            metrics::mae(&model, &set).unwrap(),
+            l[key]["mae"].as_f64().unwrap(),
+            1e-12,
+        );
+        close(
+            "r2",
+            metrics::r2(&model, &set).unwrap(),
+            l[key]["r2"].as_f64().unwrap(),
+            1e-12,
+        );
+    }
+}
+
+/// Integer weights are row counts: a weighted full-batch fit equals the fit on the rows
+/// repeated that many times (both losses), to round-off.
+#[test]
+fn weighted_training_equals_repeated_rows() {
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let rows: Vec<Vec<f64>> = (0..12)
+        .map(|i| vec![(i % 4) as f64 / 4.0, (i % 5) as f64 / 5.0])
+        .collect();
+    let targets: Vec<f64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| 0.5 + r[0] - 2.0 * r[1] + 0.1 * ((i * 7) % 3) as f64)
+        .collect();
+    let counts: Vec<usize> = (0..12).map(|i| 1 + i % 3).collect();
+    let weights: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+    let weighted = Dataset::from_rows(&rows, &targets, &cpu)
+        .unwrap()
+        .with_weights(&weights)
+        .unwrap();
+    let (mut rep_rows, mut rep_targets) = (vec![], vec![]);
+    for i in 0..12 {
+        for _ in 0..counts[i] {
+            rep_rows.push(rows[i].clone());
+            rep_targets.push(targets[i]);
+        }
+    }
+    let repeated = Dataset::from_rows(&rep_rows, &rep_targets, &cpu).unwrap();
+    for (loss, lr) in [(Loss::MeanSquared, 0.3), (Loss::SumSquared, 0.01)] {
+        let trainer = TrainerConfig::new(SgdConfig::new(lr).with_momentum(0.5))
+            .with_loss(loss)
+            .with_epochs(200)
+            .with_log_every(Some(50))
+            .init()
+            .unwrap();
+        let start = || LinearModel::from_values(2, &[0.2, 0.1], Some(&[0.0]), &cpu).unwrap();
+        let a = trainer.fit(start(), &weighted).unwrap();
+        let b = trainer.fit(start(), &repeated).unwrap();
+        for (x, y) in a.model.weights().iter().zip(b.model.weights()) {
+            assert!((x - y).abs() < 1e-12, "{loss:?}: {x} vs {y}");
+        }
+        for (x, y) in a.history.iter().zip(&b.history) {
+            assert!(
+                (x.loss - y.loss).abs() <= 1e-12 * y.loss,
+                "{loss:?}: {x:?} vs {y:?}"
+            );
+        }
+        // And the weighted metrics agree with the repeated rows' plain ones.
+        let mse_w = metrics::mse(&a.model, &weighted).unwrap();
+        let mse_r = metrics::mse(&a.model, &repeated).unwrap();
+        assert!((mse_w - mse_r).abs() < 1e-13 * mse_r);
+    }
+}
+
+/// Weighted mini-batches (shuffled, in place) equal the explicit loop with
+/// `Loss::forward_weighted` and Burn's autodiff on the same batches.
+#[test]
+fn weighted_minibatches_equal_the_explicit_loop() {
+    use burn::tensor::{Int, Tensor, TensorData};
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let n = 30;
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| vec![(i % 6) as f64 / 6.0, ((i * 5) % 7) as f64 / 7.0])
+        .collect();
+    let targets: Vec<f64> = rows.iter().map(|r| 1.0 - r[0] + 0.5 * r[1]).collect();
+    let weights: Vec<f64> = (0..n).map(|i| 0.25 + (i % 4) as f64).collect();
+    let data = Dataset::from_rows(&rows, &targets, &cpu)
+        .unwrap()
+        .with_weights(&weights)
+        .unwrap();
+    let (epochs, batch, seed) = (5, 7, 3);
+    let fitted = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(epochs)
+        .with_batch_size(Some(batch))
+        .with_seed(seed)
+        .init()
+        .unwrap()
+        .fit(
+            LinearModel::from_values(2, &[0.0, 0.0], Some(&[0.0]), &cpu).unwrap(),
+            &data,
+        )
+        .unwrap();
+
+    // The trainer's documented shuffle: StdRng::seed_from_u64(seed), one shuffle per epoch.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut order: Vec<i64> = (0..n as i64).collect();
+    let mut model = LinearModel::from_values(2, &[0.0, 0.0], Some(&[0.0]), &cpu).unwrap();
+    let mut sgd = SgdConfig::new(0.1).init().unwrap();
+    for _ in 0..epochs {
+        order.shuffle(&mut rng);
+        for chunk in order.chunks(batch) {
+            let idx =
+                Tensor::<1, Int>::from_data(TensorData::new(chunk.to_vec(), [chunk.len()]), &cpu);
+            let x = data.features().select(0, idx.clone());
+            let y = data.targets().select(0, idx.clone());
+            let w = data.weights().unwrap().select(0, idx);
+            sgd.zero_grad();
+            let loss = Loss::MeanSquared.forward_weighted(model.forward(x), y, w);
+            sgd.backward(&loss, &model);
+            model = sgd.step(model).unwrap();
+        }
+    }
+    for (a, b) in fitted.model.weights().iter().zip(model.weights()) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    assert!((fitted.model.bias().unwrap()[0] - model.bias().unwrap()[0]).abs() < 1e-12);
+}
+
+#[test]
+fn bad_weights_are_errors_naming_the_row() {
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let data =
+        Dataset::from_rows(&[vec![1.0], vec![2.0], vec![3.0]], &[1.0, 2.0, 3.0], &cpu).unwrap();
+    assert!(matches!(
+        data.clone().with_weights(&[1.0, 2.0]),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        data.clone().with_weights(&[1.0, f64::NAN, 1.0]),
+        Err(Error::NonFinite { row: 1, .. })
+    ));
+    assert!(matches!(
+        data.clone().with_weights(&[1.0, f64::INFINITY, 1.0]),
+        Err(Error::NonFinite { .. })
+    ));
+    match data.clone().with_weights(&[1.0, 1.0, -0.5]) {
+        Err(Error::OutOfRange { what, .. }) => assert!(what.contains("row 2"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        data.clone().with_weights(&[0.0, 0.0, 0.0]),
+        Err(Error::EmptyData { .. })
+    ));
+    // Zero weights are allowed while one is not zero; a split whose part is all zero is refused.
+    let weighted = data.with_weights(&[0.0, 0.0, 1.0]).unwrap();
+    assert_eq!(weighted.weight_values(), Some(&[0.0, 0.0, 1.0][..]));
+    let rows: Vec<Vec<f64>> = (0..10).map(|i| vec![i as f64]).collect();
+    let mut w = vec![0.0; 10];
+    w[0] = 1.0;
+    let data = Dataset::from_rows(&rows, &[0.0; 10], &cpu)
+        .unwrap()
+        .with_weights(&w)
+        .unwrap();
+    let mut refused = 0;
+    for seed in 0..20 {
+        match data.train_test_split(0.5, seed) {
+            Ok((train, test)) => {
+                // Weights follow their rows.
+                let total: f64 = train
+                    .weight_values()
+                    .unwrap()
+                    .iter()
+                    .chain(test.weight_values().unwrap())
+                    .sum();
+                assert_eq!(total, 1.0);
+            }
+            Err(Error::EmptyData { .. }) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(refused > 0);
+}
