@@ -3,8 +3,8 @@
 use core::fmt;
 
 use super::LeastSquaresFit;
-use crate::Result;
 use crate::model::LinearModel;
+use crate::{Error, Result};
 
 /// The split of `other - fit` (parameters, intercept first) into the part in the null space of
 /// the design, which no data point can see, and the rest, with both models' losses.
@@ -60,6 +60,14 @@ fn norm(v: &[Vec<f64>]) -> f64 {
 }
 
 pub(super) fn explain(fit: &LeastSquaresFit, other: &LinearModel) -> Result<Explanation> {
+    if fit.alpha > 0.0 {
+        return Err(Error::InvalidHyperparameter {
+            name: "alpha",
+            value: fit.alpha.to_string(),
+            rule: "explain splits a difference between least-squares minimisers; a ridge fit \
+                   minimises another loss (fit with alpha = 0 to compare)",
+        });
+    }
     let (m, k) = (fit.weights.len(), fit.scaled.sse.len());
     other.check_shape(
         "model to explain vs the least-squares fit",
@@ -119,7 +127,7 @@ fn loss_increase(fit: &LeastSquaresFit, d: &[f64]) -> f64 {
     let dw = &d[lead..];
     let shift = if fit.intercept {
         let at_mean = d[0] + dw.iter().zip(&fit.x_mean).map(|(a, b)| a * b).sum::<f64>();
-        fit.n_samples as f64 * at_mean * at_mean
+        fit.weighting.total * at_mean * at_mean
     } else {
         0.0
     };

@@ -39,6 +39,7 @@ mod streamed_qr;
 mod summary;
 mod svd;
 mod tsqr;
+mod weighted;
 
 use burn::config::Config;
 use burn::tensor::Device;
@@ -93,6 +94,12 @@ pub struct LeastSquares {
     /// Rank tolerance relative to the largest singular value; `None` (the default) uses
     /// `eps * max(n, m)`, as numpy's `matrix_rank` and LAPACK's `gelsd`.
     pub rcond: Option<f64>,
+    /// Ridge penalty `alpha ||w||^2` on the weights of every target (the intercept is not
+    /// penalised), `>= 0`: scikit-learn's `Ridge(alpha)`. `0` (the default) is ordinary least
+    /// squares. A penalised fit's summary shows the estimates, R² and SSE; the standard errors,
+    /// tests and intervals of least squares do not hold for it and are not shown.
+    #[config(default = 0.0)]
+    pub alpha: f64,
 }
 
 /// Tall enough for `Auto` to try the normal equations.
@@ -101,29 +108,48 @@ const AUTO_NE_MIN_ROWS: usize = 10_000;
 const AUTO_NE_MAX_COND: f64 = 1e4;
 
 impl LeastSquares {
-    /// Fits every target of `data`.
+    /// Fits every target of `data`: least squares, weighted least squares when the data carry
+    /// sample weights ([`Dataset::with_weights`]; statsmodels' `WLS`), ridge with `alpha > 0`
+    /// (scikit-learn's `Ridge`, with the weights as its `sample_weight`). Weighted and ridge fits
+    /// centre and weight a copy of the data on the host, then solve it with the chosen solver.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperparameter`] for a negative or non-finite `rcond`;
+    /// [`Error::InvalidHyperparameter`] for a negative or non-finite `rcond` or `alpha`;
     /// [`Error::OutOfRange`] when the normal equations (or, over 2^20 values, the streamed QR)
     /// meet data whose squares leave f64's range (in memory, extreme data are scaled exactly
     /// and solved); [`Error::Readback`] when the device fails; [`Error::Numerical`] if a
     /// factorisation fails or the solution is not representable.
     pub fn fit(&self, data: &Dataset) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
+        self.check_alpha()?;
+        if data.weight_values().is_some() || self.alpha > 0.0 {
+            return weighted::fit(self, data);
+        }
+        let (solution, used) = self.solve(data, self.intercept)?;
+        LeastSquaresFit::new(solution, used, self.intercept, data)
+    }
+
+    /// The solver's solution for `data` (with or without intercept), and the solver used.
+    fn solve(&self, data: &Dataset, intercept: bool) -> Result<(Solution, Solver)> {
         let (n, m) = (data.n_samples(), data.n_features());
         let (solution, used) = match self.solver {
-            Solver::Qr => (self.qr_or_svd(data, RankRule::Scaled)?, Solver::Qr),
-            Solver::Svd => (self.qr_or_svd(data, RankRule::Unscaled)?, Solver::Svd),
+            Solver::Qr => (
+                self.qr_or_svd(data, intercept, RankRule::Scaled)?,
+                Solver::Qr,
+            ),
+            Solver::Svd => (
+                self.qr_or_svd(data, intercept, RankRule::Unscaled)?,
+                Solver::Svd,
+            ),
             Solver::NormalEquations => (
-                normal::normal_equations(data, self.intercept, self.rcond)?.0,
+                normal::normal_equations(data, intercept, self.rcond)?.0,
                 Solver::NormalEquations,
             ),
             Solver::Auto => {
                 let tall = n >= AUTO_NE_MIN_ROWS && n >= 20 * m;
                 // Data out of the normal equations' range go to QR, which scales them.
                 let ne = if tall {
-                    match normal::normal_equations(data, self.intercept, self.rcond) {
+                    match normal::normal_equations(data, intercept, self.rcond) {
                         Ok(solution) => Some(solution),
                         Err(Error::OutOfRange { .. }) => None,
                         Err(e) => return Err(e),
@@ -135,11 +161,14 @@ impl LeastSquares {
                     Some((solution, cond_gram)) if cond_gram.sqrt() <= AUTO_NE_MAX_COND => {
                         (solution, Solver::NormalEquations)
                     }
-                    _ => (self.qr_or_svd(data, RankRule::Scaled)?, Solver::Qr),
+                    _ => (
+                        self.qr_or_svd(data, intercept, RankRule::Scaled)?,
+                        Solver::Qr,
+                    ),
                 }
             }
         };
-        LeastSquaresFit::new(solution, used, self.intercept, data)
+        Ok((solution, used))
     }
 
     /// Fits every target of a CSV file (header row; the `targets` columns are the targets,
@@ -196,6 +225,15 @@ impl LeastSquares {
         device: &Device,
     ) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
+        self.check_alpha()?;
+        if self.alpha > 0.0 {
+            return Err(Error::InvalidHyperparameter {
+                name: "alpha",
+                value: self.alpha.to_string(),
+                rule: "a ridge penalty is fitted in memory (LeastSquares::fit); files are fitted \
+                       by ordinary least squares",
+            });
+        }
         let mut rows = from_file::FileRows::open(path, format.clone())?;
         let rule = match self.solver {
             Solver::Svd => RankRule::Unscaled,
@@ -227,6 +265,8 @@ impl LeastSquares {
                 Names::given("target names", targets, k).map_err(header_error)?,
             ),
             data: None,
+            weighting: Weighting::none(n),
+            alpha: 0.0,
         };
         let used = match rule {
             RankRule::Unscaled => Solver::Svd,
@@ -251,16 +291,28 @@ impl LeastSquares {
     /// The QR (`RankRule::Scaled`) or SVD (`RankRule::Unscaled`) solution: for tall data from
     /// the streamed QR's `R` (for the SVD: the design's singular values and right singular
     /// vectors, without forming `U`), in memory otherwise.
-    fn qr_or_svd(&self, data: &Dataset, rule: RankRule) -> Result<Solution> {
+    fn qr_or_svd(&self, data: &Dataset, intercept: bool, rule: RankRule) -> Result<Solution> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         if streamed_qr::applies(n, m, k) {
             let mut rows = streamed_qr::InMemory(data);
-            return streamed_qr::solve(&mut rows, self.intercept, self.rcond, rule);
+            return streamed_qr::solve(&mut rows, intercept, self.rcond, rule);
         }
         let host = HostData::read(data)?;
         match rule {
-            RankRule::Scaled => qr::qr_solve(&host, self.intercept, self.rcond),
-            RankRule::Unscaled => svd::svd_solve(&host, self.intercept, self.rcond),
+            RankRule::Scaled => qr::qr_solve(&host, intercept, self.rcond),
+            RankRule::Unscaled => svd::svd_solve(&host, intercept, self.rcond),
+        }
+    }
+
+    fn check_alpha(&self) -> Result<()> {
+        if self.alpha.is_finite() && self.alpha >= 0.0 {
+            Ok(())
+        } else {
+            Err(Error::InvalidHyperparameter {
+                name: "alpha",
+                value: self.alpha.to_string(),
+                rule: "must be finite and >= 0 (0 = ordinary least squares)",
+            })
         }
     }
 }
@@ -283,6 +335,10 @@ pub struct LeastSquaresFit {
     design_condition: f64,
     weights: Vec<Vec<f64>>,
     intercepts: Option<Vec<f64>>,
+    /// Sample weights' effect on the statistics (all ones without weights).
+    weighting: Weighting,
+    /// The ridge penalty (0: least squares).
+    alpha: f64,
     /// The statistics in the scaled units the solver worked in (exactly scaled by powers of
     /// two, see `host::Scaling`), so that standard errors and R² of data whose squares
     /// overflow are still computed: `(Z'^T Z')^+`, the scaled feature means, SSE and SST.
@@ -294,14 +350,14 @@ pub struct LeastSquaresFit {
 /// means there: `[1 X]` has the Gram matrix of `[[sqrt(n), sqrt(n) mean^T], [0, F]]`, whose
 /// singular values faer computes without squaring the data; the constant column is scaled by
 /// `2^ex` like the features, which leaves the ratio unchanged.
-fn design_condition(root: &[Vec<f64>], mean: &[f64], n: usize, intercept: bool, ex: i32) -> f64 {
+fn design_condition(root: &[Vec<f64>], mean: &[f64], n: f64, intercept: bool, ex: i32) -> f64 {
     let m = mean.len();
     let i = usize::from(intercept);
     let rows = root.len() + i;
     if root.len() < m || m == 0 {
         return f64::INFINITY;
     }
-    let sqrt_n = (n as f64).sqrt();
+    let sqrt_n = n.sqrt();
     let a = faer::Mat::<f64>::from_fn(rows, m + i, |r, c| match (intercept, r, c) {
         (true, 0, 0) => scale2(sqrt_n, ex),
         (true, 0, c) => sqrt_n * mean[c - 1],
@@ -328,6 +384,29 @@ struct About<'a> {
     names: (Names, Names),
     /// The data, when in memory (for a pass the solver did not make).
     data: Option<&'a Dataset>,
+    weighting: Weighting,
+    alpha: f64,
+}
+
+/// What sample weights change in the statistics of weighted least squares (statsmodels'
+/// `WLS`): the total weight takes the place of `n` where the constant column's norm enters
+/// (the intercept's variance, the design's condition number, `explain`), and the
+/// log-likelihood gains `sum ln w / 2`.
+#[derive(Debug, Clone, Copy)]
+struct Weighting {
+    /// `sum w` (`n` without weights).
+    total: f64,
+    /// `sum ln w` over the rows (0 without weights).
+    log_sum: f64,
+}
+
+impl Weighting {
+    fn none(n: usize) -> Self {
+        Weighting {
+            total: n as f64,
+            log_sum: 0.0,
+        }
+    }
 }
 
 /// A covariance matrix of the parameters, `None` where not identifiable.
@@ -354,6 +433,8 @@ impl LeastSquaresFit {
             device: data.device(),
             names: (features.clone(), targets.clone()),
             data: Some(data),
+            weighting: Weighting::none(data.n_samples()),
+            alpha: 0.0,
         };
         Self::from_solution(s, solver, intercept, about)
     }
@@ -445,9 +526,17 @@ impl LeastSquaresFit {
                 .collect(),
             x_mean: s.x_mean.iter().map(|v| scale2(*v, -sc.x)).collect(),
             scaled_min_eig: s.scaled_min_eig,
-            design_condition: design_condition(&s.root_gram, &s.x_mean, about.n, intercept, sc.x),
+            design_condition: design_condition(
+                &s.root_gram,
+                &s.x_mean,
+                about.weighting.total,
+                intercept,
+                sc.x,
+            ),
             weights,
             intercepts,
+            weighting: about.weighting,
+            alpha: about.alpha,
             scaled: ScaledStatistics {
                 gram_pinv: s.gram_pinv,
                 column_scale: s.column_scale,
@@ -467,6 +556,16 @@ impl LeastSquaresFit {
     /// The fitted model, by value.
     pub fn into_model(self) -> LinearModel {
         self.model
+    }
+
+    /// The ridge penalty of the fit (0 for least squares).
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// The sum of the sample weights of the rows fitted (the number of rows without weights).
+    pub fn weight_total(&self) -> f64 {
+        self.weighting.total
     }
 
     /// The solver that produced the fit (`Auto` resolved).
@@ -568,7 +667,8 @@ impl LeastSquaresFit {
     /// The estimated covariance of the parameters (intercept first) of `target`:
     /// `sigma^2 (D^T D)^+` with `D = [1 X]`, `sigma^2 = SSE / df_residual`. An entry is `None`
     /// when either parameter is not identifiable; the whole is `None` without residual degrees
-    /// of freedom or for a target out of range.
+    /// of freedom, for a target out of range, or for a ridge fit (`alpha > 0`). With sample
+    /// weights, `D = W^(1/2) [1 X]` and SSE is weighted (statsmodels' `WLS`).
     pub fn covariance(&self, target: usize) -> Option<Vec<Vec<Option<f64>>>> {
         let (cov, factors) = self.covariance_scaled(target)?;
         Some(
@@ -591,7 +691,7 @@ impl LeastSquaresFit {
     /// variance is not (`f` = `2^-ey` for the intercept, `2^(ex - ey) / D_j` for weight `j`).
     pub(super) fn covariance_scaled(&self, target: usize) -> Option<(Covariance, Vec<f64>)> {
         let df = self.df_residual();
-        if df == 0 || target >= self.scaled.sse.len() {
+        if df == 0 || target >= self.scaled.sse.len() || self.alpha > 0.0 {
             return None;
         }
         let s2 = self.scaled.sse[target] / df as f64;
@@ -617,7 +717,7 @@ impl LeastSquaresFit {
             match (p.checked_sub(i), q.checked_sub(i)) {
                 (Some(a), Some(c)) => s2 * g[a][c],
                 (None, Some(c)) | (Some(c), None) => -s2 * gx[c],
-                (None, None) => s2 * (1.0 / self.n_samples as f64 + xgx),
+                (None, None) => s2 * (1.0 / self.weighting.total + xgx),
             }
         };
         let ok = self.identifiable();

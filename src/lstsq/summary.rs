@@ -56,11 +56,12 @@ pub struct TargetSummary {
     pub f_statistic: Option<f64>,
     /// p value of the F statistic (`f_pvalue`).
     pub f_p_value: Option<f64>,
-    /// Gaussian log-likelihood at the estimates, `-n/2 (ln(2 pi SSE / n) + 1)` (`llf`).
+    /// Gaussian log-likelihood at the estimates, `-n/2 (ln(2 pi SSE / n) + 1)` (`llf`); with
+    /// sample weights SSE is weighted and `sum(ln w) / 2` is added (statsmodels' `WLS`).
     pub log_likelihood: f64,
-    /// `-2 llf + 2 p`, `p` = rank + i parameters (`aic`).
+    /// `-2 llf + 2 p`, `p` = rank + i parameters (`aic`); NaN for a ridge fit.
     pub aic: f64,
-    /// `-2 llf + ln(n) p` (`bic`).
+    /// `-2 llf + ln(n) p` (`bic`); NaN for a ridge fit.
     pub bic: f64,
     /// `rank` (`df_model`).
     pub df_model: usize,
@@ -196,7 +197,8 @@ fn target_summary(
     } else {
         f64::NAN
     };
-    let f_statistic = (fit.rank > 0 && df > 0 && sse > 0.0)
+    let penalised = fit.alpha > 0.0;
+    let f_statistic = (fit.rank > 0 && df > 0 && sse > 0.0 && !penalised)
         .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64))
         .filter(|f| f.is_finite());
     // The upper tail of F(rank, df) at f: I_x(df/2, rank/2) with x = df / (df + rank f).
@@ -209,8 +211,16 @@ fn target_summary(
     // ln(SSE / n) from the scaled SSE: SSE = sse' 2^(-2 ey), so no overflow either way.
     let nf = n as f64;
     let log_sse_per_row = sse.ln() - 2.0 * f64::from(ey) * core::f64::consts::LN_2 - nf.ln();
-    let log_likelihood = -nf / 2.0 * ((2.0 * core::f64::consts::PI).ln() + log_sse_per_row + 1.0);
-    let parameters = (fit.rank + i) as f64;
+    // With sample weights, statsmodels' WLS adds sum(ln w) / 2 (the whitened model's Jacobian).
+    let log_likelihood = -nf / 2.0 * ((2.0 * core::f64::consts::PI).ln() + log_sse_per_row + 1.0)
+        + 0.5 * fit.weighting.log_sum;
+    // A penalised fit has no least-squares count of parameters (its effective degrees of
+    // freedom are fewer): no AIC or BIC.
+    let parameters = if penalised {
+        f64::NAN
+    } else {
+        (fit.rank + i) as f64
+    };
     TargetSummary {
         name,
         intercept,
@@ -234,7 +244,16 @@ fn target_summary(
 fn warnings(fit: &LeastSquaresFit) -> Vec<String> {
     let m = fit.weights.len();
     let mut warnings = Vec::new();
-    if fit.rank < m {
+    if fit.alpha > 0.0 {
+        warnings.push(format!(
+            "Ridge fit (alpha = {}): the estimates are shrunk towards zero. R-squared, SSE and the \
+             log-likelihood are those of these estimates; the standard errors, t and p values, \
+             intervals, F, AIC and BIC of least squares do not hold for a penalised fit and are \
+             not shown.",
+            fit.alpha
+        ));
+    }
+    if fit.rank < m && fit.alpha == 0.0 {
         warnings.push(format!(
             "The design has rank {} for {} weights: {} direction(s) of the coefficients cannot be identified \
              from this data (see null_space()); the estimates shown are the minimum-norm solution.",
