@@ -133,4 +133,4 @@ pub use model::ModelCoefficients;
 pub use model::{LinearModel, LinearModelConfig};
 pub use optim::{Sgd, SgdConfig};
 pub use standardize::{Standardizer, StandardizerConfig};
-pub use trainer::{Fitted, LogEntry, StopReason, Trainer, TrainerConfig};
+pub use trainer::{Fitted, LogEntry, StopReason, Trainer, TrainerConfig, Validation};

@@ -233,3 +233,101 @@ fn large_shuffled_batches_read_in_place_match_gathered_rows() {
         1e-12,
     );
 }
+
+/// `validation_fraction`: the returned model is the epoch with the lowest held-out loss. Checked
+/// against a second run: the same trainer without validation on the same split (the documented
+/// `train_test_split(fraction, seed)`), stopped after the best epoch, gives the same weights;
+/// and the held-out loss of the last epoch is not lower.
+#[test]
+fn validation_keeps_the_best_epoch() {
+    let dev = dev();
+    // 36 rows, 30 features, much noise: 25 training rows are fitted exactly in the end, so
+    // gradient descent first fits the signal, then the noise (the held-out loss falls, then
+    // rises).
+    let (data, _) = MakeRegression::new(36, 30)
+        .with_noise(5.0)
+        .with_seed(3)
+        .generate(&dev)
+        .unwrap();
+    let (fraction, seed, epochs) = (0.3, 11, 2000);
+    let config = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(epochs)
+        .with_seed(seed);
+    let start = || LinearModel::from_values(30, &[0.0; 30], Some(&[0.0]), &dev).unwrap();
+    let fitted = config
+        .clone()
+        .with_validation_fraction(Some(fraction))
+        .init()
+        .unwrap()
+        .fit(start(), &data)
+        .unwrap();
+    let v = fitted.validation.expect("validation");
+    assert_eq!(v.n_samples, 11);
+    assert!(v.best_epoch + 1 < epochs, "best epoch {}", v.best_epoch);
+    assert_eq!(fitted.stop, StopReason::EpochsDone);
+
+    let (train, held_out) = data.train_test_split(fraction, seed).unwrap();
+    let again = config
+        .clone()
+        .with_epochs(v.best_epoch + 1)
+        .init()
+        .unwrap()
+        .fit(start(), &train)
+        .unwrap();
+    assert_eq!(fitted.model.weights(), again.model.weights());
+    let best = metrics::mse(&fitted.model, &held_out).unwrap();
+    assert!((best - v.best_loss).abs() <= 1e-12 * best);
+    let last = config.init().unwrap().fit(start(), &train).unwrap();
+    assert!(metrics::mse(&last.model, &held_out).unwrap() > best);
+
+    // With tol, the held-out loss stops training.
+    let stopped = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(epochs)
+        .with_seed(seed)
+        .with_validation_fraction(Some(fraction))
+        .with_tol(Some(0.0))
+        .with_n_iter_no_change(5)
+        .init()
+        .unwrap()
+        .fit(start(), &data)
+        .unwrap();
+    assert_eq!(stopped.stop, StopReason::Converged);
+    assert!(stopped.epochs < epochs);
+    let sv = stopped.validation.unwrap();
+    assert_eq!(sv.best_epoch + 6, stopped.epochs);
+}
+
+#[test]
+fn validation_settings_are_checked() {
+    for f in [0.0, 1.0, -0.2, f64::NAN] {
+        assert!(matches!(
+            TrainerConfig::new(SgdConfig::new(0.1))
+                .with_validation_fraction(Some(f))
+                .init(),
+            Err(Error::InvalidHyperparameter {
+                name: "validation_fraction",
+                ..
+            })
+        ));
+    }
+    let dev = dev();
+    let path = std::env::temp_dir().join(format!("linfit-valid-{}.csv", std::process::id()));
+    std::fs::write(&path, "x,y\n0,1\n1,3\n2,5\n").unwrap();
+    let trainer = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_validation_fraction(Some(0.2))
+        .init()
+        .unwrap();
+    let model = LinearModelConfig::new(1).init(&dev).unwrap();
+    assert!(matches!(
+        trainer.fit_csv(model, &path, &["y"]),
+        Err(Error::InvalidHyperparameter {
+            name: "validation_fraction",
+            ..
+        })
+    ));
+    std::fs::remove_file(&path).ok();
+    // Too few rows to hold any out.
+    let tiny = Dataset::from_rows(&[vec![0.0]], &[0.0], &dev).unwrap();
+    let model = LinearModelConfig::new(1).init(&dev).unwrap();
+    assert!(trainer.fit(model, &tiny).is_err());
+}

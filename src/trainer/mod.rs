@@ -69,6 +69,14 @@ pub struct TrainerConfig {
     /// the epoch's batches of their losses, weighted by rows, as the stopping rule's). Its
     /// `base_lr` is the lr of the first epoch, in place of the optimizer's. Default `None`.
     pub schedule: Option<Schedule>,
+    /// scikit-learn's `early_stopping` with `validation_fraction`: hold out this share of the
+    /// rows (a seeded split, [`Dataset::train_test_split`] with `seed`), train on the rest,
+    /// compute the held-out loss after each epoch, and return the model of the epoch with the
+    /// lowest one. With `tol`, the stopping rule watches the held-out loss instead of the
+    /// training loss (sklearn watches the held-out R², `1 - MSE / var`: the same order, `tol`
+    /// in other units). In `(0, 1)`; `fit` and `fit_with` only (files are not split). Default
+    /// `None`.
+    pub validation_fraction: Option<f64>,
 }
 
 impl TrainerConfig {
@@ -82,6 +90,15 @@ impl TrainerConfig {
         self.optimizer.init()?;
         if let Some(schedule) = &self.schedule {
             schedule.init()?;
+        }
+        if let Some(fraction) = self.validation_fraction
+            && !(fraction > 0.0 && fraction < 1.0)
+        {
+            return Err(Error::InvalidHyperparameter {
+                name: "validation_fraction",
+                value: fraction.to_string(),
+                rule: "must be in (0, 1) (None = no held-out set)",
+            });
         }
         if self.batch_size == Some(0) {
             return Err(Error::InvalidHyperparameter {
@@ -157,6 +174,30 @@ pub struct Fitted {
     pub steps: usize,
     /// Epochs begun (the last one may be partial when the callback stopped training).
     pub epochs: usize,
+    /// With `validation_fraction`: the held-out set's best epoch, whose model is
+    /// [`model`](Self::model).
+    pub validation: Option<Validation>,
+}
+
+/// What the held-out set said (`TrainerConfig::validation_fraction`).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Validation {
+    /// The lowest held-out loss after an epoch (the trainer's loss, weighted as the data).
+    pub best_loss: f64,
+    /// The epoch (0-based) after which it was reached: the returned model's.
+    pub best_epoch: usize,
+    /// Rows held out.
+    pub n_samples: usize,
+}
+
+/// The loss of `model` on the held-out data, read back (weighted when the data are).
+fn held_out_loss(model: &LinearModel, data: &Dataset, kind: Loss) -> Result<f64> {
+    let model = model.valid();
+    read_scalar(match data.weights() {
+        None => model.loss(data.features(), data.targets(), kind),
+        Some(w) => kind.forward_weighted(model.forward(data.features()), data.targets(), w),
+    })
 }
 
 /// Trains a [`LinearModel`] with [`Sgd`]: full batch or mini-batches, seeded shuffling, a loss
@@ -219,8 +260,30 @@ impl Trainer {
         on_log: impl FnMut(&LogEntry) -> ControlFlow<()>,
     ) -> Result<Fitted> {
         model.check_data("training", data)?;
-        let mut batches = Batches::new(data, &self.config);
-        self.train(model, &mut batches, on_log)
+        match self.config.validation_fraction {
+            None => {
+                let mut batches = Batches::new(data, &self.config);
+                self.train(model, &mut batches, None, on_log)
+            }
+            Some(fraction) => {
+                let (train, held_out) = data.train_test_split(fraction, self.config.seed)?;
+                let mut batches = Batches::new(&train, &self.config);
+                self.train(model, &mut batches, Some(&held_out), on_log)
+            }
+        }
+    }
+
+    /// A trainer for a file: the settings that need the data in memory are refused.
+    fn check_file_settings(&self) -> Result<()> {
+        match self.config.validation_fraction {
+            Some(fraction) => Err(Error::InvalidHyperparameter {
+                name: "validation_fraction",
+                value: fraction.to_string(),
+                rule: "a held-out set is drawn from data in memory (fit, fit_with); split the \
+                       file beforehand to validate while training from files",
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Trains `model` on a CSV file without loading it (header row; the `targets` columns are
@@ -250,9 +313,10 @@ impl Trainer {
         path: impl AsRef<std::path::Path>,
         targets: &[&str],
     ) -> Result<Fitted> {
+        self.check_file_settings()?;
         let format = FileFormat::Csv(targets.iter().map(|t| t.to_string()).collect());
         let mut source = from_file::FileBatches::open(path.as_ref(), format, &model, &self.config)?;
-        self.train(model, &mut source, |_| ControlFlow::Continue(()))
+        self.train(model, &mut source, None, |_| ControlFlow::Continue(()))
     }
 
     /// [`fit_csv`](Self::fit_csv) for a row file (linfit's binary format, written by
@@ -267,16 +331,18 @@ impl Trainer {
         model: LinearModel,
         path: impl AsRef<std::path::Path>,
     ) -> Result<Fitted> {
+        self.check_file_settings()?;
         let mut source =
             from_file::FileBatches::open(path.as_ref(), FileFormat::Rows, &model, &self.config)?;
-        self.train(model, &mut source, |_| ControlFlow::Continue(()))
+        self.train(model, &mut source, None, |_| ControlFlow::Continue(()))
     }
 
-    /// The training loop over the batches of `source`.
+    /// The training loop over the batches of `source`, validated on `held_out` if given.
     fn train(
         &self,
         model: LinearModel,
         source: &mut dyn TrainSource,
+        held_out: Option<&Dataset>,
         mut on_log: impl FnMut(&LogEntry) -> ControlFlow<()>,
     ) -> Result<Fitted> {
         let cfg = &self.config;
@@ -311,6 +377,8 @@ impl Trainer {
         };
         let n = source.n_samples();
         let mut last_batch: Option<(Batch, usize)> = None;
+        // The held-out loss of the best epoch so far, and that epoch's model.
+        let mut best: Option<(f64, LinearModel, usize)> = None;
 
         'epochs: for epoch in 0..cfg.epochs {
             epochs_run = epoch + 1;
@@ -371,7 +439,18 @@ impl Trainer {
                 s.step(epoch_value.unwrap_or(f64::NAN));
                 optim.set_lr(s.lr())?;
             }
-            if let (Some(rule), Some(value)) = (stopping.as_mut(), epoch_value) {
+            let watched = match held_out {
+                Some(valid) => {
+                    let value = held_out_loss(&model, valid, cfg.loss)?;
+                    log::debug!("linfit: epoch {epoch} held-out loss {value:e}");
+                    if best.as_ref().is_none_or(|(b, _, _)| value < *b) {
+                        best = Some((value, model.clone(), epoch));
+                    }
+                    Some(value)
+                }
+                None => epoch_value,
+            };
+            if let (Some(rule), Some(value)) = (stopping.as_mut(), watched) {
                 let converged = rule.update(value);
                 log::debug!(
                     "linfit: epoch {epoch} loss {value:e}, {} epochs without improvement",
@@ -395,6 +474,17 @@ impl Trainer {
                 return Err(guard.diverged(f64::NAN, step, epoch, "the parameters are not finite"));
             }
         }
+        let (model, validation) = match best {
+            Some((loss, best_model, epoch)) => (
+                best_model,
+                Some(Validation {
+                    best_loss: loss,
+                    best_epoch: epoch,
+                    n_samples: held_out.map_or(0, Dataset::n_samples),
+                }),
+            ),
+            None => (model, None),
+        };
         let model = model
             .tracked()
             .with_recorded_names(feature_names, target_names);
@@ -406,6 +496,7 @@ impl Trainer {
             stop,
             steps: step,
             epochs: epochs_run,
+            validation,
         })
     }
 }
