@@ -6,87 +6,22 @@
 //! script checks that each reference is stable: 1e-13 relative noise in `x` moves no `n_iter_`
 //! and no coefficient by more than 1e-10, so 1e-8 relative here is round-off, not luck.
 
-use linfit::sgd_regressor::{
-    LearningRate, Penalty, RegressionLoss, SgdRegressor, SgdRegressorConfig,
-};
-use linfit::{Dataset, Device, Error, Precision, device};
+#[path = "../examples/support/sklearn_sgd.rs"]
+mod sklearn_sgd;
+
+use linfit::sgd_regressor::{LearningRate, SgdRegressor, SgdRegressorConfig};
+use linfit::{Dataset, Error, Precision, device};
 use serde_json::Value;
+use sklearn_sgd::floats;
 
 fn reference() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/sklearn_sgd_reference.json"
-    ))
-    .expect("reference file");
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
-}
-
-fn dataset(
-    reference: &Value,
-    name: &str,
-    weighted: bool,
-    rows: (usize, usize),
-    cpu: &Device,
-) -> Dataset {
-    let d = &reference["datasets"][name];
-    let x: Vec<Vec<f64>> = d["x"].as_array().unwrap().iter().map(floats).collect();
-    let y = floats(&d["y"]);
-    let (a, b) = rows;
-    let data = Dataset::from_rows(&x[a..b], &y[a..b], cpu).unwrap();
-    if weighted {
-        data.with_weights(&floats(&d["weights"])[a..b]).unwrap()
-    } else {
-        data
-    }
+    sklearn_sgd::reference().unwrap()
 }
 
 fn config(p: &Value) -> SgdRegressorConfig {
-    let loss = match p["loss"].as_str().unwrap() {
-        "squared_error" => RegressionLoss::SquaredError,
-        "huber" => RegressionLoss::Huber,
-        "epsilon_insensitive" => RegressionLoss::EpsilonInsensitive,
-        "squared_epsilon_insensitive" => RegressionLoss::SquaredEpsilonInsensitive,
-        other => panic!("loss {other}"),
-    };
-    let penalty = match p["penalty"].as_str() {
-        None => Penalty::None,
-        Some("l2") => Penalty::L2,
-        Some("l1") => Penalty::L1,
-        Some("elasticnet") => Penalty::ElasticNet,
-        Some(other) => panic!("penalty {other}"),
-    };
-    let learning_rate = match p["learning_rate"].as_str().unwrap() {
-        "constant" => LearningRate::Constant,
-        "optimal" => LearningRate::Optimal,
-        "invscaling" => LearningRate::InvScaling,
-        "adaptive" => LearningRate::Adaptive,
-        other => panic!("learning_rate {other}"),
-    };
     assert_eq!(p["shuffle"], Value::Bool(false));
     assert_eq!(p["early_stopping"], Value::Bool(false));
-    SgdRegressorConfig::new()
-        .with_loss(loss)
-        .with_penalty(penalty)
-        .with_alpha(p["alpha"].as_f64().unwrap())
-        .with_l1_ratio(p["l1_ratio"].as_f64().unwrap())
-        .with_fit_intercept(p["fit_intercept"].as_bool().unwrap())
-        .with_max_iter(p["max_iter"].as_u64().unwrap() as usize)
-        .with_tol(p["tol"].as_f64())
-        .with_shuffle(false)
-        .with_epsilon(p["epsilon"].as_f64().unwrap())
-        .with_learning_rate(learning_rate)
-        .with_eta0(p["eta0"].as_f64().unwrap())
-        .with_power_t(p["power_t"].as_f64().unwrap())
-        .with_n_iter_no_change(p["n_iter_no_change"].as_u64().unwrap() as usize)
-        .with_average(p["average"].as_u64().unwrap() as usize)
+    sklearn_sgd::config(p).unwrap()
 }
 
 fn close(name: &str, what: &str, got: f64, want: f64) {
@@ -140,15 +75,7 @@ fn fit_equals_sklearn_for_every_loss_penalty_and_schedule() {
     assert!(cases.len() >= 40);
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let set = case["dataset"].as_str().unwrap();
-        let n = reference["datasets"][set]["y"].as_array().unwrap().len();
-        let data = dataset(
-            &reference,
-            set,
-            case["sample_weight"].as_bool().unwrap(),
-            (0, n),
-            &cpu,
-        );
+        let data = sklearn_sgd::case_data(&reference, case, &cpu).unwrap();
         let sgd = config(&case["params"]).fit(&data).unwrap();
         check(name, case, &sgd);
     }
@@ -168,7 +95,7 @@ fn partial_fit_equals_sklearn() {
                 chunk[0].as_u64().unwrap() as usize,
                 chunk[1].as_u64().unwrap() as usize,
             );
-            let data = dataset(&reference, set, weighted, (a, b), &cpu);
+            let data = sklearn_sgd::dataset(&reference, set, weighted, (a, b), &cpu).unwrap();
             let s = sgd.get_or_insert_with(|| {
                 config(&case["params"])
                     .init(data.n_features(), 1, &cpu)
@@ -205,7 +132,7 @@ fn several_targets_are_fitted_as_independent_regressors() {
 fn shuffled_fits_are_reproducible_and_converge() {
     let reference = reference();
     let cpu = device::cpu(Precision::F64).unwrap();
-    let data = dataset(&reference, "diabetes_std", false, (0, 442), &cpu);
+    let data = sklearn_sgd::dataset(&reference, "diabetes_std", false, (0, 442), &cpu).unwrap();
     let c = SgdRegressorConfig::new().with_seed(7);
     let a = c.fit(&data).unwrap();
     let b = c.fit(&data).unwrap();
@@ -223,7 +150,7 @@ fn shuffled_fits_are_reproducible_and_converge() {
 fn early_stopping_holds_out_rows_and_stops() {
     let reference = reference();
     let cpu = device::cpu(Precision::F64).unwrap();
-    let data = dataset(&reference, "diabetes_std", false, (0, 442), &cpu);
+    let data = sklearn_sgd::dataset(&reference, "diabetes_std", false, (0, 442), &cpu).unwrap();
     let sgd = SgdRegressorConfig::new()
         .with_early_stopping(true)
         .with_validation_fraction(0.2)
@@ -328,5 +255,26 @@ fn partial_fit_refuses_other_columns() {
     assert!(matches!(
         sgd.partial_fit(&swapped),
         Err(Error::NameMismatch { .. })
+    ));
+}
+
+#[test]
+fn sklearn_names_parse() {
+    use linfit::sgd_regressor::{Penalty, RegressionLoss};
+    assert_eq!(
+        "huber".parse::<RegressionLoss>().unwrap(),
+        RegressionLoss::Huber
+    );
+    assert_eq!(
+        "elasticnet".parse::<Penalty>().unwrap(),
+        Penalty::ElasticNet
+    );
+    assert_eq!(
+        "optimal".parse::<LearningRate>().unwrap(),
+        LearningRate::Optimal
+    );
+    assert!(matches!(
+        "squared_loss".parse::<RegressionLoss>(),
+        Err(Error::InvalidHyperparameter { name: "loss", .. })
     ));
 }
