@@ -21,6 +21,11 @@
 //! - Data larger than memory: [`LeastSquares::fit_csv`] and [`Trainer::fit_csv`] read a file
 //!   in bounded chunks; [`data::convert_csv`] writes linfit's binary row file, which
 //!   [`LeastSquares::fit_rows`] and [`Trainer::fit_rows`] read without parsing.
+//! - [`sgd_regressor`]: scikit-learn's `SGDRegressor` number for number (losses, penalties,
+//!   schedules, averaging, `partial_fit`); [`LeastSquares::alpha`] for `Ridge`; sample weights
+//!   in every estimator and metric ([`Dataset::with_weights`]).
+//! - [`schedule`]: PyTorch's learning-rate schedulers, in the explicit loop or per epoch in
+//!   [`Trainer`] ([`TrainerConfig::schedule`]).
 //! - [`device`]: the CPU (flex by default, or ndarray) or a GPU (wgpu, cuda), in f32 or f64.
 //!
 //! ## Quick start
@@ -83,6 +88,10 @@
 //! | `optimizer.step()` | `model = sgd.step(model)?` |
 //! | `with torch.no_grad(): model(X)` | `model.predict(x)?` (or `model.valid().forward(x)`) |
 //! | `torch.save(model.state_dict(), p)` | `model.save(p)?` |
+//! | `StepLR(opt, 10)`, `CosineAnnealingLR(opt, T_max)`, ... | `schedule::StepLrConfig::new(lr, 10).init()?`, ... |
+//! | `scheduler.step()` then the optimizer's lr | `s.step(); sgd.set_lr(s.lr())?` (or `TrainerConfig::with_schedule`) |
+//! | `ReduceLROnPlateau(opt).step(val_loss)` | `s.step_with(val_loss)` |
+//! | `((w * (y_hat - y)**2).sum()` | `Loss::SumSquared.forward_weighted(y_hat, y, w)` |
 //!
 //! ## From scikit-learn
 //! | scikit-learn | linfit |
@@ -90,7 +99,13 @@
 //! | `LinearRegression().fit(X, y)` | `LeastSquares::new().fit(&data)?` |
 //! | `feature_names_in_` (from a DataFrame) | `model.feature_names()` (from the CSV header, or `data.with_feature_names(..)?`) |
 //! | `.coef_`, `.intercept_` | `fit.model().weights()`, `fit.model().bias()` |
-//! | `SGDRegressor(tol=1e-3, n_iter_no_change=5)` | `TrainerConfig::new(..).with_tol(Some(1e-3))` |
+//! | `SGDRegressor(loss=.., penalty=.., learning_rate=..).fit(X, y)` | `SgdRegressorConfig::new().with_loss(..)..fit(&data)?` ([`sgd_regressor`]) |
+//! | `.coef_`, `.intercept_`, `.n_iter_`, `.t_`, `.partial_fit(X, y)` | `sgd.model()`, `sgd.n_iter()`, `sgd.t()`, `sgd.partial_fit(&data)?` |
+//! | `Ridge(alpha=1.0).fit(X, y)` | `LeastSquares::new().with_alpha(1.0).fit(&data)?` |
+//! | `fit(X, y, sample_weight=w)`, `r2_score(.., sample_weight=w)` | `data.with_weights(&w)?`, then any estimator or metric |
+//! | statsmodels `WLS(y, X, weights=w).fit().summary()` | `LeastSquares::new().fit(&data.with_weights(&w)?)?.summary()` |
+//! | gradient descent with `tol=1e-3, n_iter_no_change=5` | `TrainerConfig::new(..).with_tol(Some(1e-3))` |
+//! | `early_stopping=True, validation_fraction=0.1` | `TrainerConfig::new(..).with_validation_fraction(Some(0.1))` |
 //! | `StandardScaler().fit(X)` | `StandardizerConfig::new().fit(&data)?` |
 //! | `train_test_split(X, y, test_size=0.2, random_state=42)` | `data.train_test_split(0.2, 42)?` |
 //! | `mean_squared_error`, `r2_score` | `metrics::mse(&model, &data)?`, `metrics::r2(&model, &data)?` |
@@ -134,3 +149,5 @@ pub use model::{LinearModel, LinearModelConfig};
 pub use optim::{Sgd, SgdConfig};
 pub use standardize::{Standardizer, StandardizerConfig};
 pub use trainer::{Fitted, LogEntry, StopReason, Trainer, TrainerConfig, Validation};
+
+pub use sgd_regressor::{SgdRegressor, SgdRegressorConfig};

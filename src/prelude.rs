@@ -2,10 +2,11 @@
 
 pub use crate::device::{self, Precision};
 pub use crate::metrics;
+pub use crate::schedule::{self, LrScheduler};
 pub use crate::{
     Coefficient, Dataset, Device, Error, Explanation, Fitted, LeastSquares, LeastSquaresFit,
-    LinearModel, LinearModelConfig, LogEntry, Loss, MakeRegression, Result, Sgd, SgdConfig, Solver,
-    Standardizer, StandardizerConfig, StopReason, Summary, TargetSummary, Tensor, Trainer,
-    TrainerConfig,
+    LinearModel, LinearModelConfig, LogEntry, Loss, MakeRegression, Result, Sgd, SgdConfig,
+    SgdRegressor, SgdRegressorConfig, Solver, Standardizer, StandardizerConfig, StopReason,
+    Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
 };
 pub use burn::module::Module;
