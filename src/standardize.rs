@@ -98,7 +98,9 @@ pub struct StandardizerConfig {
 impl StandardizerConfig {
     /// Learns the column means and standard deviations of `data`'s features, and of its targets
     /// too when [`targets`](Self::targets) is set. Computed on the data's device; `2 (m + k)`
-    /// numbers come back.
+    /// numbers come back. Unweighted even for data with sample weights (scikit-learn's
+    /// `StandardScaler().fit(X)` without its `sample_weight`); the weights follow the rows into
+    /// the standardised data.
     ///
     /// # Errors
     /// [`Error::Readback`] when the device fails.

@@ -280,3 +280,23 @@ fn bad_weights_are_errors_naming_the_row() {
     }
     assert!(refused > 0);
 }
+
+#[test]
+fn weighted_data_are_not_saved_without_their_weights() {
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let data = Dataset::from_rows(&[vec![1.0], vec![2.0]], &[1.0, 2.0], &cpu)
+        .unwrap()
+        .with_weights(&[1.0, 2.0])
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("linfit-weighted-{}.rows", std::process::id()));
+    assert!(matches!(
+        data.save_rows(&path),
+        Err(Error::InvalidHyperparameter {
+            name: "weights",
+            ..
+        })
+    ));
+    assert!(!path.exists());
+    data.without_weights().save_rows(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+}

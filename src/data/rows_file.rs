@@ -299,9 +299,21 @@ impl Dataset {
     /// [`Trainer::fit_rows`](crate::Trainer::fit_rows), which read it in bounded chunks at the
     /// disk's speed. The file is written next to `path` and renamed into place.
     ///
+    /// Row files hold features and targets only: weighted data are refused rather than saved
+    /// without their weights (save `data.clone().without_weights()` and keep the weights apart).
+    ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be written; [`Error::Readback`] when the device fails.
+    /// [`Error::Io`] when the file cannot be written; [`Error::Readback`] when the device fails;
+    /// [`Error::InvalidHyperparameter`] for data with sample weights.
     pub fn save_rows(&self, path: impl AsRef<Path>) -> Result<()> {
+        if self.weight_values().is_some() {
+            return Err(Error::InvalidHyperparameter {
+                name: "weights",
+                value: format!("{} sample weights", self.n_samples()),
+                rule: "a row file holds features and targets only; save the data without \
+                       weights (Dataset::without_weights) and keep the weights apart",
+            });
+        }
         let path = path.as_ref();
         let (m, k) = (self.n_features(), self.n_targets());
         let tmp = path.with_extension("part");
