@@ -217,6 +217,10 @@ def main():
         fit_case("lr_optimal", D, data, learning_rate="optimal", alpha=0.3),
         fit_case("lr_optimal_alpha_1", D, data, learning_rate="optimal", alpha=1.0),
         fit_case("lr_invscaling_alpha1e-4", D, data, learning_rate="invscaling"),
+        # eta * alpha large: the weight vector's lazy scale drops below 1e-9 and is folded into
+        # the weights every few hundred samples, with tol reading the L2 norm
+        fit_case("wscale_reset_l2_constant", D, data, learning_rate="constant", alpha=1.0, eta0=0.05),
+        fit_case("wscale_reset_l2_invscaling", D, data, learning_rate="invscaling", alpha=0.5, eta0=0.2, tol=1e-5),
         fit_case("lr_invscaling_power_t_0.5", D, data, learning_rate="invscaling", eta0=0.05, power_t=0.5),
         fit_case("lr_adaptive", D, data, learning_rate="adaptive", eta0=0.05, tol=1e-4),
         # huber with optimal and alpha = 1e-2 is chaotic here (1e-13 noise in x moves coef_ by 1e-7)

@@ -24,7 +24,8 @@
 //! # Ok::<(), linfit::Error>(())
 //! ```
 //! With [`Trainer`](crate::Trainer), [`TrainerConfig::schedule`](crate::TrainerConfig::schedule)
-//! steps a [`Schedule`] once per epoch (ReduceLROnPlateau with the epoch's mean loss).
+//! steps a [`Schedule`] once per epoch (ReduceLROnPlateau with the epoch's loss, or the
+//! held-out loss with a validation set).
 
 use burn::config::Config;
 
@@ -276,8 +277,8 @@ impl LrScheduler for CosineAnnealingLr {
         self.last_epoch += 1;
         let (e, t_max) = (self.last_epoch as f64, self.config.t_max as f64);
         let (base, eta_min) = (self.config.base_lr, self.config.eta_min);
-        self.lr = if (self.last_epoch as i64 - 1 - self.config.t_max as i64)
-            .rem_euclid(2 * self.config.t_max as i64)
+        self.lr = if (self.last_epoch as i128 - 1 - self.config.t_max as i128)
+            .rem_euclid(2 * self.config.t_max as i128)
             == 0
         {
             self.lr + (base - eta_min) * (1.0 - (PI / t_max).cos()) / 2.0
@@ -483,7 +484,8 @@ pub enum Schedule {
     CosineAnnealing(CosineAnnealingLrConfig),
     /// [`LinearLrConfig`].
     Linear(LinearLrConfig),
-    /// [`ReduceLrOnPlateauConfig`], stepped with the epoch's mean batch loss.
+    /// [`ReduceLrOnPlateauConfig`], stepped with the epoch's loss (the held-out loss with
+    /// `validation_fraction`).
     ReduceOnPlateau(ReduceLrOnPlateauConfig),
 }
 

@@ -1,6 +1,7 @@
-//! scikit-learn's `SGDRegressor`, number for number: per-sample stochastic gradient descent on a
-//! regularised loss, with sklearn 1.9's losses, penalties, learning-rate schedules, stopping rule
-//! and averaging.
+//! scikit-learn's `SGDRegressor`, number for number (with `shuffle = false` and
+//! `early_stopping = false`; see below for the others): per-sample stochastic gradient descent on
+//! a regularised loss, with sklearn 1.9's losses, penalties, learning-rate schedules, stopping
+//! rule and averaging.
 //!
 //! For each sample `(x, y)` with weight `s` (1 without sample weights), in order, sklearn's
 //! `_plain_sgd` does, with `p = w.x + b`:
@@ -79,7 +80,7 @@ pub enum Penalty {
 pub enum LearningRate {
     /// `eta = eta0`.
     Constant,
-    /// `eta = 1 / (alpha (t + t0))`, `t0` from Léon Bottou's heuristic as in sklearn.
+    /// `eta = 1 / (alpha (t0 + t - 1))`, `t0` from Léon Bottou's heuristic as in sklearn.
     Optimal,
     /// `eta = eta0 / t^power_t` (the default).
     InvScaling,
@@ -387,6 +388,10 @@ impl SgdRegressor {
                 what: "an SGD regressor needs at least one feature and one target".into(),
             });
         }
+        let size = crate::data::checked_size("SGD regressor's weights", n_features, n_targets)?;
+        // Room for the weights (and per target two vectors of n_features), or an error.
+        let mut zeros = crate::data::try_values("SGD regressor's weights", size.saturating_mul(3))?;
+        zeros.resize(size, 0.0);
         let state = TargetState {
             weights: vec![0.0; n_features],
             intercept: 0.0,
@@ -398,7 +403,7 @@ impl SgdRegressor {
         let mut sgd = SgdRegressor {
             model: LinearModel::from_values(
                 n_features,
-                &vec![0.0; n_features * n_targets],
+                &zeros,
                 config.fit_intercept.then_some(&vec![0.0; n_targets][..]),
                 device,
             )?,
@@ -429,6 +434,11 @@ impl SgdRegressor {
             });
         }
         self.model.check_data("SgdRegressor::partial_fit", data)?;
+        if self.targets.iter().all(|s| s.t == 1.0) {
+            // The first data seen name the columns (sklearn's feature_names_in_).
+            let (features, targets) = data.names();
+            self.names = (features.clone(), targets.clone());
+        }
         self.run(data, 1, false)
     }
 
@@ -504,7 +514,9 @@ impl SgdRegressor {
             None
         };
         let mut order: Vec<usize> = (0..n).collect();
-        for target in 0..k {
+        // Every target on a copy: an error (overflow) leaves the regressor as it was.
+        let mut states = self.targets.clone();
+        for (target, state) in states.iter_mut().enumerate() {
             let y_target: Vec<f64> = (0..n).map(|i| y[i * k + target]).collect();
             let mut rng = StdRng::seed_from_u64(self.config.seed);
             let epochs = Epochs {
@@ -517,8 +529,9 @@ impl SgdRegressor {
                 max_iter,
             };
             order.sort_unstable();
-            epochs.run(&mut self.targets[target], &mut order, &mut rng)?;
+            epochs.run(state, &mut order, &mut rng)?;
         }
+        self.targets = states;
         self.model = self.build_model()?;
         Ok(())
     }
@@ -610,10 +623,11 @@ impl<'a> WeightVector<'a> {
         dot(self.v, x)
     }
 
-    /// `w += c x`. `vx` is `v.x` before the update and `xx` is `x.x`: with the L2 norm alone
-    /// to keep, `||w + c x||^2 = ||w||^2 + 2 c w.x + c^2 x.x` keeps it without a second pass
-    /// (sklearn recomputes it: the same to round-off; it is recomputed exactly each epoch).
-    fn add(&mut self, x: &[f64], c: f64, vx: f64, xx: f64) {
+    /// `w += c x`. `wx` is `w.x` before the update (after this sample's decay) and `xx` is
+    /// `x.x`: with the L2 norm alone to keep, `||w + c x||^2 = ||w||^2 + 2 c w.x + c^2 x.x`
+    /// keeps it without a second pass (sklearn recomputes it: the same to round-off; it is
+    /// recomputed exactly each epoch).
+    fn add(&mut self, x: &[f64], c: f64, wx: f64, xx: f64) {
         // `c * (1 / wscale)`, the reciprocal taken when the scale changed, off the dependency
         // chain of `c` (sklearn divides: the same to an ulp).
         let step = c * self.inv_wscale;
@@ -622,7 +636,7 @@ impl<'a> WeightVector<'a> {
                 *w += x * step;
             }
             if self.track_norms == Norms::L2 {
-                self.sq_norm += 2.0 * c * (vx * self.wscale) + c * c * xx;
+                self.sq_norm += 2.0 * c * wx + c * c * xx;
             }
             return;
         }
@@ -889,7 +903,10 @@ impl Epochs<'_> {
                 }
                 if update != 0.0 {
                     let xx = row_norms.get(i).copied().unwrap_or(0.0);
-                    w.add(x, update, vx, xx);
+                    // w.x after the decay: v.x times the new scale (also when the decay folded
+                    // the scale into v: w itself is unchanged by that).
+                    let wx = vx * if decays { scaled } else { w.wscale };
+                    w.add(x, update, wx, xx);
                 }
                 if c.fit_intercept && update != 0.0 {
                     intercept += update;

@@ -171,7 +171,9 @@ fn weighted_training_equals_repeated_rows() {
 }
 
 /// Weighted mini-batches (shuffled, in place) equal the explicit loop with
-/// `Loss::forward_weighted` and Burn's autodiff on the same batches.
+/// `Loss::forward_weighted` and Burn's autodiff on the same batches, each batch's sum divided by
+/// its rows times the data's mean weight (the documented normalisation: a batch's gradient
+/// estimates the whole weighted loss's, batch size 1 included).
 #[test]
 fn weighted_minibatches_equal_the_explicit_loop() {
     use burn::tensor::{Int, Tensor, TensorData};
@@ -189,6 +191,7 @@ fn weighted_minibatches_equal_the_explicit_loop() {
         .with_weights(&weights)
         .unwrap();
     let (epochs, batch, seed) = (5, 7, 3);
+    let mean_weight = weights.iter().sum::<f64>() / n as f64;
     let fitted = TrainerConfig::new(SgdConfig::new(0.1))
         .with_epochs(epochs)
         .with_batch_size(Some(batch))
@@ -215,7 +218,9 @@ fn weighted_minibatches_equal_the_explicit_loop() {
             let y = data.targets().select(0, idx.clone());
             let w = data.weights().unwrap().select(0, idx);
             sgd.zero_grad();
-            let loss = Loss::MeanSquared.forward_weighted(model.forward(x), y, w);
+            let loss = Loss::SumSquared
+                .forward_weighted(model.forward(x), y, w)
+                .mul_scalar(1.0 / (chunk.len() as f64 * mean_weight));
             sgd.backward(&loss, &model);
             model = sgd.step(model).unwrap();
         }
@@ -299,4 +304,84 @@ fn weighted_data_are_not_saved_without_their_weights() {
     assert!(!path.exists());
     data.without_weights().save_rows(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
+}
+
+/// With batch size 1, each step is the sample's squared-error step times its weight over the
+/// mean weight (sklearn's SGD scales each sample's step by its weight): checked against that
+/// host computation.
+#[test]
+fn weighted_batch_size_one_scales_each_step_by_its_weight() {
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let rows = vec![vec![1.0], vec![2.0], vec![-1.0], vec![0.5]];
+    let targets = [1.0, 3.0, -2.0, 0.0];
+    let weights = [1.0, 3.0, 0.0, 2.0];
+    let data = Dataset::from_rows(&rows, &targets, &cpu)
+        .unwrap()
+        .with_weights(&weights)
+        .unwrap();
+    let lr = 0.05;
+    let fitted = TrainerConfig::new(SgdConfig::new(lr))
+        .with_epochs(3)
+        .with_batch_size(Some(1))
+        .with_shuffle(false)
+        .init()
+        .unwrap()
+        .fit(
+            LinearModel::from_values(1, &[0.0], Some(&[0.0]), &cpu).unwrap(),
+            &data,
+        )
+        .unwrap();
+    let mean_w = weights.iter().sum::<f64>() / 4.0;
+    let (mut w, mut b) = (0.0f64, 0.0f64);
+    for _ in 0..3 {
+        for i in 0..4 {
+            let r = w * rows[i][0] + b - targets[i];
+            let s = weights[i] / mean_w;
+            w -= lr * 2.0 * s * r * rows[i][0];
+            b -= lr * 2.0 * s * r;
+        }
+    }
+    assert!((fitted.model.weights()[0] - w).abs() < 1e-14);
+    assert!((fitted.model.bias().unwrap()[0] - b).abs() < 1e-14);
+}
+
+/// Weights whose scale leaves the float range are refused; 1e300 or 1e-300 weights (f64) give
+/// the fits of the same weights near 1 (only ratios matter).
+#[test]
+fn weight_scale_does_not_matter() {
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let rows: Vec<Vec<f64>> = (0..6).map(|i| vec![i as f64, (i * i) as f64]).collect();
+    let targets: Vec<f64> = (0..6)
+        .map(|i| 1.0 + i as f64 + 0.1 * ((i * 5) % 3) as f64)
+        .collect();
+    let base = [1.0, 2.0, 0.5, 1.5, 1.0, 3.0];
+    let data = Dataset::from_rows(&rows, &targets, &cpu).unwrap();
+    let fit = |w: &[f64]| {
+        LeastSquares::new()
+            .fit(&data.clone().with_weights(w).unwrap())
+            .unwrap()
+    };
+    let reference = fit(&base);
+    for scale in [1e300, 1e-300] {
+        let scaled: Vec<f64> = base.iter().map(|w| w * scale / 3.0).collect();
+        let f = fit(&scaled);
+        for (a, b) in f.model().weights().iter().zip(reference.model().weights()) {
+            assert!(
+                (a - b).abs() < 1e-12 * b.abs().max(1.0),
+                "{scale}: {a} vs {b}"
+            );
+        }
+        let (s, r) = (f.summary(), reference.summary());
+        let (s, r) = (&s.targets[0], &r.targets[0]);
+        assert!((s.r_squared - r.r_squared).abs() < 1e-12);
+        let se = |t: &TargetSummary| t.coefficients[0].std_error.unwrap();
+        assert!((se(s) - se(r)).abs() < 1e-10 * se(r));
+        // SSE scales with the weights.
+        assert!((f.sse()[0] / (reference.sse()[0] * scale / 3.0) - 1.0).abs() < 1e-12);
+    }
+    assert!(matches!(
+        data.clone()
+            .with_weights(&[1e308, 1e308, 1.0, 1.0, 1.0, 1.0]),
+        Err(Error::OutOfRange { .. })
+    ));
 }

@@ -55,7 +55,12 @@ pub fn case_data(reference: &Value, case: &Value, device: &Device) -> Result<Dat
 /// The `SGDRegressor(**params)` of a case, field for field.
 pub fn config(p: &Value) -> Result<SgdRegressorConfig, AnyError> {
     let f = |key: &str| p[key].as_f64().ok_or(format!("missing {key}"));
-    let u = |key: &str| p[key].as_u64().map(|v| v as usize).ok_or(format!("missing {key}"));
+    let u = |key: &str| {
+        p[key]
+            .as_u64()
+            .map(|v| v as usize)
+            .ok_or(format!("missing {key}"))
+    };
     let s = |key: &str| p[key].as_str().unwrap_or("none").to_string();
     Ok(SgdRegressorConfig::new()
         .with_loss(s("loss").parse()?)

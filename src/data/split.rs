@@ -11,11 +11,12 @@ use crate::{Error, Result};
 impl Dataset {
     /// Splits the rows at random (seeded) into a training and a test set, like scikit-learn's
     /// `train_test_split`: `ceil(test_fraction * n)` test rows, the rest for training. The rows
-    /// are gathered on the device.
+    /// are gathered on the device; sample weights follow their rows.
     ///
     /// # Errors
     /// [`Error::InvalidHyperparameter`] when `test_fraction` is not in (0, 1) or leaves either
-    /// side empty.
+    /// side empty; [`Error::EmptyData`] when the sample weights of either side are all zero (a
+    /// side that would count for nothing: try another seed).
     ///
     /// # Example
     /// ```

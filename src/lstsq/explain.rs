@@ -137,7 +137,8 @@ fn loss_increase(fit: &LeastSquaresFit, d: &[f64]) -> f64 {
         .zip(dw)
         .map(|(row, da)| da * row.iter().zip(dw).map(|(g, db)| g * db).sum::<f64>())
         .sum();
-    shift + quadratic.max(0.0)
+    // In the solver's units of the weights (see `Weighting::scale`), back to the data's.
+    (shift + quadratic.max(0.0)) * fit.weighting.scale
 }
 
 impl fmt::Display for Explanation {

@@ -97,7 +97,10 @@ pub struct LeastSquares {
     /// Ridge penalty `alpha ||w||^2` on the weights of every target (the intercept is not
     /// penalised), `>= 0`: scikit-learn's `Ridge(alpha)`. `0` (the default) is ordinary least
     /// squares. A penalised fit's summary shows the estimates, R² and SSE; the standard errors,
-    /// tests and intervals of least squares do not hold for it and are not shown.
+    /// tests and intervals of least squares do not hold for it and are not shown. Its
+    /// [`rank`](LeastSquaresFit::rank), singular values and condition numbers are those of the
+    /// penalised design `[X; sqrt(alpha) I]` (full rank: the penalty identifies every weight),
+    /// and its degrees of freedom (adjusted R², residual standard error) count every weight.
     #[config(default = 0.0)]
     pub alpha: f64,
 }
@@ -189,6 +192,8 @@ impl LeastSquares {
     /// per chunk (`debug`).
     ///
     /// # Errors
+    /// [`Error::InvalidHyperparameter`] for `alpha > 0`: files are fitted by ordinary least
+    /// squares (load the data and use [`fit`](Self::fit) for ridge);
     /// As [`Dataset::from_csv`] for the file (a bad cell names its line and column) and as
     /// [`fit`](Self::fit); [`Error::Load`] when the file changes while it is read or between
     /// two passes (nothing fitted on part of it is returned).
@@ -394,10 +399,13 @@ struct About<'a> {
 /// log-likelihood gains `sum ln w / 2`.
 #[derive(Debug, Clone, Copy)]
 struct Weighting {
-    /// `sum w` (`n` without weights).
+    /// `sum w / scale` (`n` without weights).
     total: f64,
-    /// `sum ln w` over the rows (0 without weights).
+    /// `sum ln w` over the rows, in the weights' own units (0 without weights).
     log_sum: f64,
+    /// The solver saw the weights divided by this (their largest; 1 without weights): the
+    /// sums of squares it kept are in those units, and are reported times `scale`.
+    scale: f64,
 }
 
 impl Weighting {
@@ -405,6 +413,7 @@ impl Weighting {
         Weighting {
             total: n as f64,
             log_sum: 0.0,
+            scale: 1.0,
         }
     }
 }
@@ -565,7 +574,7 @@ impl LeastSquaresFit {
 
     /// The sum of the sample weights of the rows fitted (the number of rows without weights).
     pub fn weight_total(&self) -> f64 {
-        self.weighting.total
+        self.weighting.total * self.weighting.scale
     }
 
     /// The solver that produced the fit (`Auto` resolved).
@@ -623,7 +632,7 @@ impl LeastSquaresFit {
             .sse
             .iter()
             .zip(&self.scaled.scaling.y)
-            .map(|(s, ey)| scale2(*s, -2 * ey))
+            .map(|(s, ey)| scale2(*s, -2 * ey) * self.weighting.scale)
             .collect()
     }
 

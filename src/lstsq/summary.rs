@@ -193,7 +193,7 @@ fn target_summary(
         f64::NAN
     };
     let residual_std_dev = if df > 0 {
-        scale2((sse / df as f64).sqrt(), -ey)
+        scale2((sse / df as f64).sqrt(), -ey) * fit.weighting.scale.sqrt()
     } else {
         f64::NAN
     };
@@ -210,7 +210,8 @@ fn target_summary(
     });
     // ln(SSE / n) from the scaled SSE: SSE = sse' 2^(-2 ey), so no overflow either way.
     let nf = n as f64;
-    let log_sse_per_row = sse.ln() - 2.0 * f64::from(ey) * core::f64::consts::LN_2 - nf.ln();
+    let log_sse_per_row = sse.ln() - 2.0 * f64::from(ey) * core::f64::consts::LN_2 - nf.ln()
+        + fit.weighting.scale.ln();
     // With sample weights, statsmodels' WLS adds sum(ln w) / 2 (the whitened model's Jacobian).
     let log_likelihood = -nf / 2.0 * ((2.0 * core::f64::consts::PI).ln() + log_sse_per_row + 1.0)
         + 0.5 * fit.weighting.log_sum;

@@ -18,7 +18,11 @@
 //!
 //! Rows of weight zero are left out (they change nothing); the statistics count the rows of
 //! positive weight as the observations (statsmodels counts every row, and its log-likelihood
-//! is `-inf` with a zero weight).
+//! is `-inf` with a zero weight). The weights are divided by the largest before use (only
+//! their ratios matter to the estimates; `Weighting::scale` puts the sums of squares and the
+//! log-likelihood back in the weights' own units). On an f32 device the weighted, centred copy of the data is
+//! held in f32, so these fits lose the digits that f32 rounding costs, where ordinary least
+//! squares reads f32 data exactly into f64.
 
 use super::double_double as dd;
 use super::{About, LeastSquares, LeastSquaresFit, Weighting};
@@ -40,6 +44,12 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
         }
     };
     let rows: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
+    let log_sum: f64 = rows.iter().map(|&i| w[i].ln()).sum();
+    // Only the weights' ratios matter to the estimates: divided by the largest, they can
+    // neither overflow in their sum nor underflow in the means (1e300 or 1e-300 weights).
+    let largest = rows.iter().map(|&i| w[i]).fold(0.0, f64::max);
+    let relative: Vec<f64> = w.iter().map(|v| v / largest).collect();
+    let w = &relative[..];
     let total = dd::sum(rows.iter().map(|&i| w[i]));
     let weighted_mean = |values: &[f64], width: usize, col: usize| -> f64 {
         if ls.intercept {
@@ -63,7 +73,8 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
         xt.extend((0..m).map(|j| s * (x[i * m + j] - x_mean[j])));
         yt.extend((0..k).map(|t| s * (y[i * k + t] - y_mean[t])));
     }
-    let root_alpha = ls.alpha.sqrt();
+    // With the weights divided by `largest`, the penalty is too: the same minimiser.
+    let root_alpha = (ls.alpha / largest).sqrt();
     for j in 0..extra {
         xt.extend((0..m).map(|c| if c == j { root_alpha } else { 0.0 }));
         yt.extend(std::iter::repeat_n(0.0, k));
@@ -73,8 +84,8 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
             Error::OutOfRange { .. } | Error::NonFinite { .. } => Error::OutOfRange {
                 what: "the weighted, centred data".into(),
                 value: e.to_string(),
-                rule: "scaled by the square roots of the weights they leave the float type's \
-                       range; rescale the weights or the data"
+                rule: "scaled by the square roots of the weights (and of alpha, for ridge) they \
+                       leave the float type's range; rescale the data, or lower alpha"
                     .into(),
             },
             e => e,
@@ -144,7 +155,8 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
         data: None,
         weighting: Weighting {
             total,
-            log_sum: rows.iter().map(|&i| w[i].ln()).sum(),
+            log_sum,
+            scale: largest,
         },
         alpha: ls.alpha,
     };

@@ -315,15 +315,16 @@ impl LinearModel {
         (value, weight_grad, self.bias.as_ref().map(|_| bias_grad))
     }
 
-    /// [`loss_and_gradients`](Self::loss_and_gradients) with sample weights `weights` `[n]`
-    /// ([`Loss::forward_weighted`]): two passes over the batch with Burn's operations, no
-    /// autodiff graph. `r = x W + b - y`, `v = w r`: loss `s sum(v r)`, `dW = 2 s x^T v`,
-    /// `db = 2 s 1^T v`, `s` = 1 or `1 / (k sum w)`.
+    /// [`loss_and_gradients`](Self::loss_and_gradients) with sample weights `weights` `[n]`:
+    /// two passes over the batch with Burn's operations, no autodiff graph. `r = x W + b - y`,
+    /// `v = w r`: loss `s sum(v r)`, `dW = 2 s x^T v`, `db = 2 s 1^T v`, `s` = 1 for the sum or
+    /// `1 / (k b mean_weight)` for the mean over a batch of `b` rows (`mean_weight`: the whole
+    /// data's mean weight, so that the full batch divides by `k sum w`).
     pub(crate) fn weighted_loss_and_gradients(
         &self,
         features: Tensor<2>,
         targets: Tensor<2>,
-        weights: Tensor<1>,
+        (weights, mean_weight): (Tensor<1>, f64),
         rows: Option<Tensor<1, Int>>,
         loss: Loss,
     ) -> (Tensor<1>, Tensor<2>, Option<Tensor<1>>) {
@@ -343,21 +344,18 @@ impl LinearModel {
         let r = x.clone().matmul(weight) + bias.unsqueeze_dim::<2>(0) - y;
         let v = r.clone() * w.clone().unsqueeze_dim::<2>(1);
         let sum = (v.clone() * r).sum();
+        let rows = x.dims()[0];
         let scale = match loss {
-            Loss::SumSquared => None,
-            Loss::MeanSquared => Some(w.sum().mul_scalar(self.n_targets() as f64).recip()),
+            Loss::SumSquared => 1.0,
+            Loss::MeanSquared => 1.0 / (self.n_targets() as f64 * rows as f64 * mean_weight),
         };
-        let two_scale = |t: Tensor<2>| match &scale {
-            None => t.mul_scalar(2.0),
-            Some(s) => t * s.clone().mul_scalar(2.0).unsqueeze::<2>(),
-        };
-        let weight_grad = two_scale(x.transpose().matmul(v.clone()));
-        let bias_grad = two_scale(v.sum_dim(0)).squeeze_dim::<1>(0);
-        let value = match scale {
-            None => sum,
-            Some(s) => sum * s,
-        };
-        (value, weight_grad, self.bias.as_ref().map(|_| bias_grad))
+        let weight_grad = x.transpose().matmul(v.clone()).mul_scalar(2.0 * scale);
+        let bias_grad = v.sum_dim(0).mul_scalar(2.0 * scale).squeeze_dim::<1>(0);
+        (
+            sum.mul_scalar(scale),
+            weight_grad,
+            self.bias.as_ref().map(|_| bias_grad),
+        )
     }
 
     /// The bias, or zeros (a constant, without a gradient) for a model without one.
