@@ -300,3 +300,94 @@ pub(crate) fn read_scalar(tensor: Tensor<1>) -> Result<f64> {
     let values = read_f64(tensor.without_autodiff())?;
     Ok(values.first().copied().unwrap_or(f64::NAN))
 }
+
+/// How long [`remote`] waits for a worker to accept a connection.
+#[cfg(feature = "distributed")]
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The credential a client presents to a `linfit-worker`: linfit's version, the precision and
+/// the shared token (`LINFIT_WORKER_TOKEN`, empty when unset), then a nonce that makes each
+/// connection a new session (Burn keeps one session per address and credential).
+#[cfg(feature = "distributed")]
+#[doc(hidden)]
+pub fn worker_credential(precision: Precision, token: &str, nonce: &str) -> String {
+    format!(
+        "linfit/{}/{}/{token}/{nonce}",
+        env!("CARGO_PKG_VERSION"),
+        precision_name(precision)
+    )
+}
+
+/// `f32` or `f64`.
+#[cfg(feature = "distributed")]
+#[doc(hidden)]
+pub fn precision_name(precision: Precision) -> &'static str {
+    match precision {
+        Precision::F64 => "f64",
+        _ => "f32",
+    }
+}
+
+/// A device served by a `linfit-worker` (Burn's remote backend) at `address`
+/// (`"ws://host:port"`), in `precision`; feature `distributed`.
+///
+/// Tensors created on it live on the worker; operations on them run there; reading one back
+/// brings its values over the network. The connection presents this linfit's version, the
+/// precision and the token in the environment variable `LINFIT_WORKER_TOKEN` (which the worker
+/// must have been given too): a worker of another version, serving another precision, or with
+/// another token refuses it. Run the workers on a private network: a worker runs the tensor
+/// programs of anyone holding its token.
+///
+/// # Errors
+/// [`Error::Worker`] when nothing accepts a connection at `address` within
+/// [`CONNECT_TIMEOUT`], when the worker refuses this client (version, precision or token: the
+/// worker's log says which), or for an address that is not `ws://host:port`;
+/// [`Error::Precision`] when the worker's device lacks the float type.
+#[cfg(feature = "distributed")]
+pub fn remote(address: &str, precision: Precision) -> Result<Device> {
+    use burn::tensor::remote::{ConnectError, RemoteHost};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let worker = |reason: String| Error::Worker {
+        worker: address.to_string(),
+        reason,
+    };
+    let host_port = address
+        .strip_prefix("ws://")
+        .ok_or_else(|| worker("the address must be ws://host:port".into()))?;
+    let addrs: Vec<_> = host_port
+        .to_socket_addrs()
+        .map_err(|e| worker(format!("cannot resolve {host_port}: {e}")))?
+        .collect();
+    // Burn retries a refused connection for 16 s and has no timeout of its own: probe first.
+    let reachable = addrs
+        .iter()
+        .any(|a| TcpStream::connect_timeout(a, CONNECT_TIMEOUT).is_ok());
+    if !reachable {
+        return Err(worker(format!(
+            "nothing accepted a connection within {CONNECT_TIMEOUT:?}: is linfit-worker running \
+             there, and reachable?"
+        )));
+    }
+    static NONCE: AtomicU64 = AtomicU64::new(0);
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        NONCE.fetch_add(1, Ordering::Relaxed)
+    );
+    let token = std::env::var("LINFIT_WORKER_TOKEN").unwrap_or_default();
+    let host = RemoteHost::websocket(address)
+        .with_credential(worker_credential(precision, &token, &nonce));
+    let device = Device::remote_options(&host).init().map_err(|e| match e {
+        ConnectError::Unauthorized => worker(format!(
+            "the worker refused this client: it runs another linfit version than {}, serves \
+             another precision than {}, or expects another LINFIT_WORKER_TOKEN (its log says \
+             which)",
+            env!("CARGO_PKG_VERSION"),
+            precision_name(precision)
+        )),
+        other => worker(other.to_string()),
+    })?;
+    configure(device, precision)
+}

@@ -152,6 +152,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A remote worker (`linfit-worker`, feature `distributed`) that cannot be reached, refused
+    /// the connection, failed, or did not answer in time.
+    #[error("worker {worker}: {reason}")]
+    Worker {
+        /// The worker's address, or the shard's device.
+        worker: String,
+        /// What happened, and what to check.
+        reason: String,
+    },
+
     /// Tensors that must live together are on different devices or have different float types.
     #[error("{context}: {left} and {right} differ")]
     DeviceMismatch {

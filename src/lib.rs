@@ -23,10 +23,13 @@
 //!   [`LeastSquares::fit_rows`] and [`Trainer::fit_rows`] read without parsing.
 //! - [`sgd_regressor`]: scikit-learn's `SGDRegressor` number for number (losses, penalties,
 //!   schedules, averaging, `partial_fit`); [`LeastSquares::alpha`] for `Ridge`; sample weights
-//!   in every estimator and metric ([`Dataset::with_weights`]).
+//!   in every in-memory estimator and metric ([`Dataset::with_weights`]).
 //! - [`schedule`]: PyTorch's learning-rate schedulers, in the explicit loop or per epoch in
 //!   [`Trainer`] ([`TrainerConfig::schedule`]).
-//! - [`device`]: the CPU (flex by default, or ndarray) or a GPU (wgpu, cuda), in f32 or f64.
+//! - [`device`]: the CPU (flex by default, or ndarray) or a GPU (wgpu, cuda), in f32 or f64;
+//!   with the feature `distributed`, `device::remote` reaches a `linfit-worker` on another
+//!   machine, and [`ShardedDataset`] with [`Trainer::fit_sharded`] trains on rows spread over
+//!   several devices.
 //!
 //! ## Quick start
 //! ```
@@ -136,7 +139,7 @@ pub mod trainer;
 pub use burn;
 pub use burn::tensor::{Device, Tensor};
 
-pub use data::{Dataset, MakeRegression};
+pub use data::{Dataset, MakeRegression, ShardedDataset};
 pub use device::Precision;
 pub use error::{BoxError, Error, Result};
 pub use loss::Loss;

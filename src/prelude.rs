@@ -6,7 +6,7 @@ pub use crate::schedule::{self, LrScheduler};
 pub use crate::{
     Coefficient, Dataset, Device, Error, Explanation, Fitted, LeastSquares, LeastSquaresFit,
     LinearModel, LinearModelConfig, LogEntry, Loss, MakeRegression, Result, Sgd, SgdConfig,
-    SgdRegressor, SgdRegressorConfig, Solver, Standardizer, StandardizerConfig, StopReason,
-    Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
+    SgdRegressor, SgdRegressorConfig, ShardedDataset, Solver, Standardizer, StandardizerConfig,
+    StopReason, Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
 };
 pub use burn::module::Module;

@@ -4,6 +4,7 @@
 mod csv;
 mod names;
 mod rows_file;
+mod sharded;
 mod split;
 mod synthetic;
 
@@ -14,6 +15,8 @@ pub(crate) use rows_file::{ChunkReader, FileFormat};
 /// Values (features and targets) per chunk when files are read in chunks: 8 MiB of f64.
 pub(crate) const MAX_CHUNK_VALUES: usize = 1 << 20;
 pub(crate) use names::Names;
+pub(crate) use sharded::index_tensor;
+pub use sharded::{DEFAULT_SHARD_TIMEOUT, ShardedDataset};
 pub use synthetic::MakeRegression;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -55,6 +58,8 @@ pub struct Dataset {
 pub(crate) struct Weights {
     pub(crate) host: std::sync::Arc<[f64]>,
     pub(crate) tensor: Tensor<1>,
+    /// `sum w / n`.
+    pub(crate) mean: f64,
 }
 
 impl Dataset {
@@ -195,7 +200,9 @@ impl Dataset {
     /// The same data with sample weights: row `i` counts `weights[i]` times in every estimator
     /// and metric, as scikit-learn's `sample_weight`:
     /// - [`Trainer`](crate::Trainer): the loss `sum_i w_i sum_j r_ij^2` (`Loss::SumSquared`) or
-    ///   that divided by `n_targets * sum_i w_i` (`Loss::Mean`);
+    ///   that divided by `n_targets * sum_i w_i` (`Loss::MeanSquared`); a mini-batch of `b` rows
+    ///   divides by `n_targets * b * mean(w)`, so that its gradient estimates the whole loss's
+    ///   (a batch is not normalised by its own weights);
     /// - [`SgdRegressor`](crate::sgd_regressor::SgdRegressor): each sample's step times `w_i`;
     /// - [`LeastSquares`](crate::LeastSquares): weighted least squares with statsmodels' `WLS`
     ///   statistics;
@@ -228,6 +235,26 @@ impl Dataset {
             ));
         }
         check_values("weights", weights, 1, self.precision())?;
+        let total: f64 = weights.iter().sum();
+        let f32_device = self.precision() == Precision::F32;
+        if !total.is_finite() || (f32_device && (total as f32).is_infinite()) {
+            return Err(Error::OutOfRange {
+                what: "the sum of the sample weights".into(),
+                value: total.to_string(),
+                rule: "leaves the float type's range: rescale the weights (only their ratios \
+                       matter to the fits)"
+                    .into(),
+            });
+        }
+        if f32_device && let Some(row) = weights.iter().position(|&w| w > 0.0 && (w as f32) == 0.0)
+        {
+            return Err(Error::OutOfRange {
+                what: format!("sample weight at row {row}"),
+                value: weights[row].to_string(),
+                rule: "is zero in f32: rescale the weights (only their ratios matter to the fits)"
+                    .into(),
+            });
+        }
         if let Some(row) = weights.iter().position(|&w| w < 0.0) {
             return Err(Error::OutOfRange {
                 what: format!("sample weight at row {row}"),
@@ -248,6 +275,7 @@ impl Dataset {
         self.weights = Some(Weights {
             host: weights.into(),
             tensor,
+            mean: total / weights.len() as f64,
         });
         Ok(self)
     }
@@ -266,6 +294,11 @@ impl Dataset {
     pub fn without_weights(mut self) -> Self {
         self.weights = None;
         self
+    }
+
+    /// The sample weights on the device and their mean, if any.
+    pub(crate) fn weights_and_mean(&self) -> Option<(Tensor<1>, f64)> {
+        self.weights.as_ref().map(|w| (w.tensor.clone(), w.mean))
     }
 
     /// The weights of the rows at `rows` (host indices), if the data are weighted.

@@ -26,6 +26,7 @@ use burn::tensor::{Int, Shape, Tensor};
     Flex: cfg(feature = "flex"),
     NdArray: cfg(feature = "ndarray"),
     Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    Remote: cfg(feature = "distributed"),
     Autodiff
 )]
 pub trait LinearLossBackend: Backend {
@@ -109,6 +110,11 @@ impl LinearLossBackend for burn::backend::NdArray {}
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 impl LinearLossBackend for burn::backend::Cube {}
+
+/// A remote device (a `linfit-worker`): the default bodies, plain tensor operations that the
+/// worker runs.
+#[cfg(feature = "distributed")]
+impl LinearLossBackend for burn::backend::Remote {}
 
 #[cfg(feature = "flex")]
 mod flex {

@@ -2,6 +2,7 @@
 //! than memory.
 
 mod from_file;
+mod sharded;
 
 use core::ops::ControlFlow;
 
@@ -65,14 +66,16 @@ pub struct TrainerConfig {
     #[config(default = 5)]
     pub n_iter_no_change: usize,
     /// A learning-rate schedule, stepped at the end of each epoch as PyTorch's
-    /// `scheduler.step()` after an epoch (ReduceLROnPlateau with the epoch's loss: the mean over
-    /// the epoch's batches of their losses, weighted by rows, as the stopping rule's). Its
-    /// `base_lr` is the lr of the first epoch, in place of the optimizer's. Default `None`.
+    /// `scheduler.step()` after an epoch. ReduceLROnPlateau is stepped with the held-out loss
+    /// when there is a validation set, else with the epoch's loss as the stopping rule reads it
+    /// (the whole data's loss for full batch; over mini-batches, the sum of their losses, each
+    /// taken with the parameters of its step, normalised as the loss). Its `base_lr` is the lr
+    /// of the first epoch, in place of the optimizer's. Default `None`.
     pub schedule: Option<Schedule>,
     /// scikit-learn's `early_stopping` with `validation_fraction`: hold out this share of the
     /// rows (a seeded split, [`Dataset::train_test_split`] with `seed`), train on the rest,
     /// compute the held-out loss after each epoch, and return the model of the epoch with the
-    /// lowest one. With `tol`, the stopping rule watches the held-out loss instead of the
+    /// lowest one (sklearn's `SGDRegressor` returns its last epoch's). With `tol`, the stopping rule watches the held-out loss instead of the
     /// training loss (sklearn watches the held-out R², `1 - MSE / var`: the same order, `tol`
     /// in other units). In `(0, 1)`; `fit` and `fit_with` only (files are not split). Default
     /// `None`.
@@ -435,21 +438,25 @@ impl Trainer {
                 }
                 None => None,
             };
-            if let Some(s) = schedule.as_mut() {
-                s.step(epoch_value.unwrap_or(f64::NAN));
-                optim.set_lr(s.lr())?;
-            }
             let watched = match held_out {
                 Some(valid) => {
                     let value = held_out_loss(&model, valid, cfg.loss)?;
                     log::debug!("linfit: epoch {epoch} held-out loss {value:e}");
-                    if best.as_ref().is_none_or(|(b, _, _)| value < *b) {
+                    // A NaN loss is never the best (and never displaces a number).
+                    if best
+                        .as_ref()
+                        .is_none_or(|(b, _, _)| value < *b || (b.is_nan() && !value.is_nan()))
+                    {
                         best = Some((value, model.clone(), epoch));
                     }
                     Some(value)
                 }
                 None => epoch_value,
             };
+            if let Some(s) = schedule.as_mut() {
+                s.step(watched.unwrap_or(f64::NAN));
+                optim.set_lr(s.lr())?;
+            }
             if let (Some(rule), Some(value)) = (stopping.as_mut(), watched) {
                 let converged = rule.update(value);
                 log::debug!(
@@ -538,8 +545,9 @@ struct BatchTensors {
     features: Tensor<2>,
     targets: Tensor<2>,
     rows: Option<Tensor<1, Int>>,
-    /// Sample weights of the same rows as `features` (before `rows` picks some).
-    weights: Option<Tensor<1>>,
+    /// Sample weights of the same rows as `features` (before `rows` picks some), and the whole
+    /// data's mean weight.
+    weights: Option<(Tensor<1>, f64)>,
 }
 
 impl BatchTensors {
@@ -566,13 +574,21 @@ impl BatchTensors {
         if let Some(rows) = &self.rows {
             x = x.select(0, rows.clone());
             y = y.select(0, rows.clone());
-            w = w.map(|w| w.select(0, rows.clone()));
+            w = w.map(|(w, mean)| (w.select(0, rows.clone()), mean));
         }
         let model = model.valid();
-        read_scalar(match w {
-            None => model.loss(x, y, kind),
-            Some(w) => kind.forward_weighted(model.forward(x), y, w),
-        })
+        match w {
+            None => read_scalar(model.loss(x, y, kind)),
+            Some((w, mean)) => {
+                // As the training step's loss: a batch's mean over `k b mean(w)`.
+                let (b, k) = (x.dims()[0] as f64, y.dims()[1] as f64);
+                let sum = read_scalar(Loss::SumSquared.forward_weighted(model.forward(x), y, w))?;
+                Ok(match kind {
+                    Loss::SumSquared => sum,
+                    Loss::MeanSquared => sum / (k * b * mean),
+                })
+            }
+        }
     }
 }
 
@@ -647,13 +663,13 @@ impl TrainSource for Batches<'_> {
                 features: data.features(),
                 targets: data.targets(),
                 rows: None,
-                weights: data.weights(),
+                weights: data.weights_and_mean(),
             },
             Some(perm) => BatchTensors {
                 features: data.features(),
                 targets: data.targets(),
                 rows: Some(perm.clone().slice(start..end)),
-                weights: data.weights(),
+                weights: data.weights_and_mean(),
             },
             None => {
                 let (features, targets) = data.rows(start, end);
@@ -661,7 +677,9 @@ impl TrainSource for Batches<'_> {
                     features,
                     targets,
                     rows: None,
-                    weights: data.weights().map(|w| w.slice(start..end)),
+                    weights: data
+                        .weights_and_mean()
+                        .map(|(w, mean)| (w.slice(start..end), mean)),
                 }
             }
         };

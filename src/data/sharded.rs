@@ -1,0 +1,302 @@
+//! [`ShardedDataset`]: one dataset's rows in contiguous blocks, each block on its own device (a
+//! local one, or a `linfit-worker`'s through [`crate::device::remote`]).
+
+use std::path::Path;
+use std::time::Duration;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::{Dataset, FileFormat, MAX_CHUNK_VALUES, Names, check_dims};
+use crate::device::{device_precision, read_f64};
+use crate::{Error, Result};
+
+/// How long a shard may take over one step's work before the fit fails naming it (default).
+pub const DEFAULT_SHARD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The rows of one dataset split in contiguous blocks, as even as possible, one block per
+/// device, in the order the devices are given. The data stay where they are loaded: training
+/// ([`Trainer::fit_sharded`](crate::Trainer::fit_sharded)) sends each shard the parameters
+/// and receives its gradients, `O(m k)` numbers per step.
+///
+/// # Example
+/// ```
+/// use linfit::{device, Dataset, Precision, ShardedDataset};
+/// let cpu = device::cpu(Precision::F64)?;
+/// let rows: Vec<Vec<f64>> = (0..5).map(|i| vec![i as f64]).collect();
+/// let data = Dataset::from_rows(&rows, &[0.0, 1.0, 2.0, 3.0, 4.0], &cpu)?;
+/// // Two shards (here both on this machine's CPU; remote devices in practice).
+/// let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()])?;
+/// assert_eq!(sharded.shards()[0].n_samples(), 3);
+/// assert_eq!(sharded.shards()[1].n_samples(), 2);
+/// # Ok::<(), linfit::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShardedDataset {
+    shards: Vec<Dataset>,
+    labels: Vec<String>,
+    names: (Names, Names),
+    /// `sum w / n` over every row (1 without weights).
+    mean_weight: f64,
+    timeout: Duration,
+}
+
+/// Rows per shard: `n / s`, the first `n % s` shards one more.
+fn block_sizes(n: usize, s: usize) -> Vec<usize> {
+    (0..s).map(|i| n / s + usize::from(i < n % s)).collect()
+}
+
+fn check_devices(devices: &[Device], n: usize) -> Result<()> {
+    if devices.is_empty() {
+        return Err(Error::EmptyData {
+            what: "a sharded dataset needs at least one device".into(),
+        });
+    }
+    if n < devices.len() {
+        return Err(Error::EmptyData {
+            what: format!(
+                "{n} rows cannot give each of {} devices a shard",
+                devices.len()
+            ),
+        });
+    }
+    for device in devices {
+        device_precision(device)?;
+    }
+    Ok(())
+}
+
+fn label(i: usize, device: &Device) -> String {
+    format!("shard {i} on {device:?}")
+}
+
+/// Uploads row-major blocks of `rows` rows to `device`, in chunks (a remote device takes one
+/// message per tensor), as one dataset.
+struct ShardBuilder {
+    device: Device,
+    widths: (usize, usize),
+    features: Vec<Tensor<2>>,
+    targets: Vec<Tensor<2>>,
+}
+
+impl ShardBuilder {
+    fn new(device: &Device, widths: (usize, usize)) -> Self {
+        ShardBuilder {
+            device: device.clone(),
+            widths,
+            features: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, features: Vec<f64>, targets: Vec<f64>, rows: usize) -> Result<()> {
+        let (m, k) = self.widths;
+        let data = Dataset::from_flat(features, targets, [rows, m], k, &self.device)?;
+        self.features.push(data.features());
+        self.targets.push(data.targets());
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Dataset> {
+        Dataset::from_tensors(Tensor::cat(self.features, 0), Tensor::cat(self.targets, 0))
+    }
+}
+
+impl ShardedDataset {
+    /// `data`'s rows in contiguous blocks, as even as possible, one per device, in the order
+    /// given (the first `n % devices` blocks have one row more). The rows go through this
+    /// process in chunks of about 8 MiB; sample weights and column names follow them.
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`] for no device or fewer rows than devices; as
+    /// [`Dataset::from_flat`] on each device (a value f32 cannot hold on an f32 device);
+    /// [`Error::Readback`] when a device fails.
+    pub fn split(data: &Dataset, devices: &[Device]) -> Result<ShardedDataset> {
+        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+        check_devices(devices, n)?;
+        let chunk_rows = (MAX_CHUNK_VALUES / (m + k)).max(1);
+        let mut shards = Vec::with_capacity(devices.len());
+        let mut start = 0;
+        for (device, size) in devices.iter().zip(block_sizes(n, devices.len())) {
+            let mut builder = ShardBuilder::new(device, (m, k));
+            let mut row = start;
+            while row < start + size {
+                let end = (row + chunk_rows).min(start + size);
+                let (x, y) = data.rows(row, end);
+                builder.push(read_f64(x)?, read_f64(y)?, end - row)?;
+                row = end;
+            }
+            let mut shard = builder.finish()?.with_names_of(data);
+            if let Some(w) = data.weight_values() {
+                shard = shard.with_weights(&w[start..start + size])?;
+            }
+            shards.push(shard);
+            start += size;
+        }
+        let (features, targets) = data.names();
+        Ok(ShardedDataset {
+            labels: devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| label(i, d))
+                .collect(),
+            shards,
+            names: (features.clone(), targets.clone()),
+            mean_weight: data
+                .weight_values()
+                .map_or(1.0, |w| w.iter().sum::<f64>() / n as f64),
+            timeout: DEFAULT_SHARD_TIMEOUT,
+        })
+    }
+
+    /// A CSV file (header row; the `targets` columns are the targets, every other column a
+    /// feature, as [`Dataset::from_csv`]) read in chunks straight into the shards: one pass
+    /// counts the rows, a second sends each chunk to its shard's device. This process never
+    /// holds more than a chunk (about 8 MiB of values).
+    ///
+    /// # Errors
+    /// As [`Dataset::from_csv`] for the file (a bad cell names its line and column), as
+    /// [`split`](Self::split) for the devices; [`Error::Load`] when the file changes between the
+    /// two passes.
+    pub fn from_csv(
+        path: impl AsRef<Path>,
+        targets: &[&str],
+        devices: &[Device],
+    ) -> Result<ShardedDataset> {
+        let path = path.as_ref();
+        let format = FileFormat::Csv(targets.iter().map(|t| t.to_string()).collect());
+        // Pass 1: the rows and the file's checksum.
+        let mut reader = format.open(path)?;
+        let (m, k) = reader.widths();
+        let chunk_rows = (MAX_CHUNK_VALUES / (m + k)).max(1);
+        while reader.next_chunk(chunk_rows)?.is_some() {}
+        let n = reader.rows_read();
+        let first = reader.finish()?;
+        check_dims(n, m, k)?;
+        check_devices(devices, n)?;
+
+        // Pass 2: each chunk's rows to their shards.
+        let mut reader = format.open(path)?;
+        let (feature_names, target_names) = reader.names();
+        let sizes = block_sizes(n, devices.len());
+        let mut builders: Vec<ShardBuilder> = devices
+            .iter()
+            .map(|d| ShardBuilder::new(d, (m, k)))
+            .collect();
+        let (mut shard, mut filled) = (0, 0);
+        while let Some(chunk) = reader.next_chunk(chunk_rows)? {
+            let mut row = 0;
+            while row < chunk.rows {
+                if shard >= sizes.len() {
+                    break;
+                }
+                let take = (sizes[shard] - filled).min(chunk.rows - row);
+                builders[shard].push(
+                    chunk.features[row * m..(row + take) * m].to_vec(),
+                    chunk.targets[row * k..(row + take) * k].to_vec(),
+                    take,
+                )?;
+                row += take;
+                filled += take;
+                if filled == sizes[shard] {
+                    shard += 1;
+                    filled = 0;
+                }
+            }
+        }
+        let rows = reader.rows_read();
+        let second = reader.finish()?;
+        if rows != n || second != first {
+            return Err(Error::Load {
+                path: path.display().to_string(),
+                message: "the file changed between the pass that counted its rows and the pass \
+                          that loaded them"
+                    .into(),
+                source: None,
+            });
+        }
+        let names = (
+            Names::given("feature names", feature_names, m)?,
+            Names::given("target names", target_names, k)?,
+        );
+        let shards = builders
+            .into_iter()
+            .map(|b| {
+                b.finish().map(|d| {
+                    let (f, t) = &names;
+                    d.with_names(f.clone(), t.clone())
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ShardedDataset {
+            labels: devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| label(i, d))
+                .collect(),
+            shards,
+            names,
+            mean_weight: 1.0,
+            timeout: DEFAULT_SHARD_TIMEOUT,
+        })
+    }
+
+    /// Rows in all shards.
+    pub fn n_samples(&self) -> usize {
+        self.shards.iter().map(Dataset::n_samples).sum()
+    }
+
+    /// Feature columns.
+    pub fn n_features(&self) -> usize {
+        self.shards[0].n_features()
+    }
+
+    /// Target columns.
+    pub fn n_targets(&self) -> usize {
+        self.shards[0].n_targets()
+    }
+
+    /// The shards, in row order.
+    pub fn shards(&self) -> &[Dataset] {
+        &self.shards
+    }
+
+    /// The same shards, with this limit on each shard's answer to one step (default
+    /// [`DEFAULT_SHARD_TIMEOUT`], 120 s): a worker that does not answer in time fails the fit
+    /// with [`Error::Worker`] naming it.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The limit on each shard's answer to one step.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(crate) fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    pub(crate) fn names(&self) -> (&Names, &Names) {
+        (&self.names.0, &self.names.1)
+    }
+
+    /// `sum w / n` over all rows (1 without weights).
+    pub(crate) fn mean_weight(&self) -> f64 {
+        self.mean_weight
+    }
+}
+
+impl Dataset {
+    /// These data with these column names.
+    pub(crate) fn with_names(mut self, features: Names, targets: Names) -> Self {
+        self.feature_names = features;
+        self.target_names = targets;
+        self
+    }
+}
+
+/// The rows `rows` of `data`'s device as an index tensor.
+pub(crate) fn index_tensor(rows: &[i64], device: &Device) -> Tensor<1, burn::tensor::Int> {
+    Tensor::from_data(TensorData::new(rows.to_vec(), [rows.len()]), device)
+}

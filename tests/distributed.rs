@@ -1,0 +1,153 @@
+//! Two `linfit-worker` processes on 127.0.0.1, started by the test: sharded training equals
+//! training in one process, and failures are clear errors within a bounded time (a killed
+//! worker, nothing listening, a refused precision or token). Feature `distributed`.
+#![cfg(feature = "distributed")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use linfit::prelude::*;
+
+/// A worker process, killed when dropped.
+struct Worker {
+    child: Child,
+    address: String,
+}
+
+impl Worker {
+    fn start(precision: &str, token: Option<&str>) -> Worker {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_linfit-worker"));
+        command
+            .args(["--listen", "127.0.0.1:0", "--precision", precision])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .env_remove("LINFIT_WORKER_TOKEN");
+        if let Some(token) = token {
+            command.env("LINFIT_WORKER_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("start linfit-worker");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // "linfit-worker VERSION listening on ws://127.0.0.1:PORT (cpu, f64)"
+        let address = line
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Worker { child, address }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn data(n: usize, device: &Device) -> Dataset {
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| vec![(i % 9) as f64 / 9.0, ((i * 5) % 13) as f64 / 13.0])
+        .collect();
+    let targets: Vec<f64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| 0.5 + 2.0 * r[0] - r[1] + 0.01 * ((i * 7) % 3) as f64)
+        .collect();
+    Dataset::from_rows(&rows, &targets, device).unwrap()
+}
+
+fn start(device: &Device) -> LinearModel {
+    LinearModel::from_values(2, &[0.0, 0.0], Some(&[0.0]), device).unwrap()
+}
+
+#[test]
+fn two_workers_train_as_one_process() {
+    let (a, b) = (Worker::start("f64", None), Worker::start("f64", None));
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let remote = [
+        device::remote(&a.address, Precision::F64).unwrap(),
+        device::remote(&b.address, Precision::F64).unwrap(),
+    ];
+    let data = data(200, &cpu);
+    let sharded = ShardedDataset::split(&data, &remote).unwrap();
+    assert_eq!(sharded.shards()[1].n_samples(), 100);
+    let trainer = TrainerConfig::new(SgdConfig::new(0.3).with_momentum(0.5))
+        .with_epochs(100)
+        .with_log_every(Some(10))
+        .init()
+        .unwrap();
+    let whole = trainer.fit(start(&cpu), &data).unwrap();
+    let fitted = trainer.fit_sharded(start(&cpu), &sharded).unwrap();
+    for (x, y) in fitted.model.weights().iter().zip(whole.model.weights()) {
+        assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{x} vs {y}");
+    }
+    for (x, y) in fitted.history.iter().zip(&whole.history) {
+        assert!((x.loss - y.loss).abs() <= 1e-12 * y.loss);
+    }
+    // Mini-batches, shuffled, on the workers: reproducible.
+    let minibatch = TrainerConfig::new(SgdConfig::new(0.05))
+        .with_epochs(5)
+        .with_batch_size(Some(32))
+        .init()
+        .unwrap();
+    let m1 = minibatch.fit_sharded(start(&cpu), &sharded).unwrap();
+    let m2 = minibatch.fit_sharded(start(&cpu), &sharded).unwrap();
+    assert_eq!(m1.model.weights(), m2.model.weights());
+}
+
+#[test]
+fn a_killed_worker_is_an_error_naming_it() {
+    let (a, mut b) = (Worker::start("f64", None), Worker::start("f64", None));
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let remote = [
+        device::remote(&a.address, Precision::F64).unwrap(),
+        device::remote(&b.address, Precision::F64).unwrap(),
+    ];
+    let sharded = ShardedDataset::split(&data(100, &cpu), &remote)
+        .unwrap()
+        .with_timeout(Duration::from_secs(20));
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    let trainer = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(50)
+        .init()
+        .unwrap();
+    let started = Instant::now();
+    match trainer.fit_sharded(start(&cpu), &sharded) {
+        Err(Error::Worker { worker, reason }) => {
+            assert!(worker.starts_with("shard 1"), "{worker}: {reason}");
+        }
+        other => panic!("expected a worker error, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(25));
+}
+
+#[test]
+fn unreachable_refused_and_wrong_addresses_are_errors() {
+    // Nothing listens on port 1.
+    let started = Instant::now();
+    assert!(matches!(
+        device::remote("ws://127.0.0.1:1", Precision::F64),
+        Err(Error::Worker { .. })
+    ));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(matches!(
+        device::remote("127.0.0.1:3001", Precision::F64),
+        Err(Error::Worker { .. })
+    ));
+    // A worker serving f32 refuses an f64 client; one with a token refuses a client without.
+    let f32_worker = Worker::start("f32", None);
+    match device::remote(&f32_worker.address, Precision::F64) {
+        Err(Error::Worker { reason, .. }) => assert!(reason.contains("refused"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let guarded = Worker::start("f64", Some("secret"));
+    assert!(matches!(
+        device::remote(&guarded.address, Precision::F64),
+        Err(Error::Worker { .. })
+    ));
+}

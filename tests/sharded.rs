@@ -1,0 +1,238 @@
+//! `ShardedDataset` and `Trainer::fit_sharded` on local devices: the sharded full-batch
+//! trajectory equals `fit`'s on the whole data (the same gradient summed in another order), and
+//! the documented mini-batch partition. (`tests/distributed.rs` runs the same on two
+//! `linfit-worker` processes.)
+
+use linfit::prelude::*;
+use linfit::schedule::StepLrConfig;
+
+fn dev() -> Device {
+    device::cpu(Precision::F64).unwrap()
+}
+
+fn data(n: usize) -> Dataset {
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            vec![
+                (i % 7) as f64 / 7.0,
+                ((i * 3) % 11) as f64 / 11.0,
+                (i as f64 / n as f64),
+            ]
+        })
+        .collect();
+    let targets: Vec<Vec<f64>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let noise = 0.01 * ((i * 13) % 5) as f64;
+            vec![
+                1.0 + 2.0 * r[0] - r[1] + 0.5 * r[2] + noise,
+                -r[0] + 3.0 * r[2] - noise,
+            ]
+        })
+        .collect();
+    Dataset::from_rows_multi(&rows, &targets, &dev())
+        .unwrap()
+        .with_feature_names(["a", "b", "c"])
+        .unwrap()
+}
+
+fn start() -> LinearModel {
+    LinearModel::from_values(
+        3,
+        &[0.1, -0.2, 0.3, 0.0, 0.5, -0.1],
+        Some(&[0.0, 0.2]),
+        &dev(),
+    )
+    .unwrap()
+}
+
+fn close(a: &[f64], b: &[f64], tol: f64) {
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= tol * y.abs().max(1.0), "{x} vs {y}");
+    }
+}
+
+#[test]
+fn split_keeps_rows_names_and_weights_in_order() {
+    let data = data(10)
+        .with_weights(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+        .unwrap();
+    let cpu = dev();
+    let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone(), cpu.clone()]).unwrap();
+    let sizes: Vec<usize> = sharded.shards().iter().map(Dataset::n_samples).collect();
+    assert_eq!(sizes, [4, 3, 3]);
+    assert_eq!(sharded.n_samples(), 10);
+    let x: Vec<f64> = sharded
+        .shards()
+        .iter()
+        .flat_map(|s| s.features().try_into_vec_as::<f64>().unwrap())
+        .collect();
+    assert_eq!(x, data.features().try_into_vec_as::<f64>().unwrap());
+    assert_eq!(
+        sharded.shards()[1].weight_values(),
+        Some(&[5.0, 6.0, 7.0][..])
+    );
+    assert_eq!(sharded.shards()[2].feature_names(), ["a", "b", "c"]);
+    assert!(matches!(
+        ShardedDataset::split(&data, &vec![cpu.clone(); 11]),
+        Err(Error::EmptyData { .. })
+    ));
+    assert!(matches!(
+        ShardedDataset::split(&data, &[]),
+        Err(Error::EmptyData { .. })
+    ));
+}
+
+#[test]
+fn full_batch_equals_fit_on_the_whole_data() {
+    let data = data(50);
+    let cpu = dev();
+    for loss in [Loss::MeanSquared, Loss::SumSquared] {
+        let lr = if loss == Loss::MeanSquared {
+            0.2
+        } else {
+            0.005
+        };
+        let trainer = TrainerConfig::new(SgdConfig::new(lr).with_momentum(0.9).with_nesterov(true))
+            .with_loss(loss)
+            .with_epochs(300)
+            .with_log_every(Some(10))
+            .with_schedule(Some(linfit::schedule::Schedule::Step(
+                StepLrConfig::new(lr, 100).with_gamma(0.5),
+            )))
+            .init()
+            .unwrap();
+        let whole = trainer.fit(start(), &data).unwrap();
+        for shards in [1, 2, 3] {
+            let sharded = ShardedDataset::split(&data, &vec![cpu.clone(); shards]).unwrap();
+            let fitted = trainer.fit_sharded(start(), &sharded).unwrap();
+            close(&fitted.model.weights(), &whole.model.weights(), 1e-12);
+            close(
+                &fitted.model.bias().unwrap(),
+                &whole.model.bias().unwrap(),
+                1e-12,
+            );
+            assert_eq!(fitted.history.len(), whole.history.len());
+            for (a, b) in fitted.history.iter().zip(&whole.history) {
+                assert_eq!((a.step, a.epoch), (b.step, b.epoch));
+                assert!((a.loss - b.loss).abs() <= 1e-12 * b.loss, "{a:?} vs {b:?}");
+            }
+            assert_eq!(fitted.model.feature_names(), whole.model.feature_names());
+        }
+    }
+}
+
+#[test]
+fn weighted_full_batch_and_tol_equal_fit() {
+    let weights: Vec<f64> = (0..40).map(|i| 0.5 + (i % 4) as f64).collect();
+    let data = data(40).with_weights(&weights).unwrap();
+    let cpu = dev();
+    let trainer = TrainerConfig::new(SgdConfig::new(0.3))
+        .with_epochs(5000)
+        .with_tol(Some(1e-6))
+        .init()
+        .unwrap();
+    let whole = trainer.fit(start(), &data).unwrap();
+    let fitted = trainer
+        .fit_sharded(
+            start(),
+            &ShardedDataset::split(&data, &[cpu.clone(), cpu]).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(whole.stop, StopReason::Converged);
+    assert_eq!((fitted.stop, fitted.epochs), (whole.stop, whole.epochs));
+    close(&fitted.model.weights(), &whole.model.weights(), 1e-12);
+}
+
+/// One shard, rows in order, batch size dividing n: the parts are `fit`'s batches.
+#[test]
+fn minibatch_partition_is_the_documented_one() {
+    let data = data(24);
+    let trainer = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(20)
+        .with_batch_size(Some(8))
+        .with_shuffle(false)
+        .init()
+        .unwrap();
+    let whole = trainer.fit(start(), &data).unwrap();
+    let one = ShardedDataset::split(&data, &[dev()]).unwrap();
+    let fitted = trainer.fit_sharded(start(), &one).unwrap();
+    assert_eq!(fitted.steps, whole.steps);
+    close(&fitted.model.weights(), &whole.model.weights(), 1e-12);
+
+    // Shuffled over three shards: reproducible, and it converges to the least-squares answer.
+    let cpu = dev();
+    let three = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone(), cpu]).unwrap();
+    let shuffled = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(2000)
+        .with_batch_size(Some(8))
+        .with_seed(5)
+        .init()
+        .unwrap();
+    let a = shuffled.fit_sharded(start(), &three).unwrap();
+    let b = shuffled.fit_sharded(start(), &three).unwrap();
+    assert_eq!(a.model.weights(), b.model.weights());
+    assert_eq!(a.steps, 2000 * 3);
+    let exact = LeastSquares::new().fit(&data).unwrap();
+    close(&a.model.weights(), &exact.model().weights(), 2e-2);
+}
+
+#[test]
+fn from_csv_streams_the_file_into_the_shards() {
+    let path = std::env::temp_dir().join(format!("linfit-sharded-{}.csv", std::process::id()));
+    let mut text = String::from("u,v,y\n");
+    for i in 0..101 {
+        text.push_str(&format!("{},{},{}\n", i, (i * 7) % 13, 2 * i + 1));
+    }
+    std::fs::write(&path, text).unwrap();
+    let cpu = dev();
+    let sharded = ShardedDataset::from_csv(&path, &["y"], &[cpu.clone(), cpu.clone()]).unwrap();
+    let whole = Dataset::from_csv(&path, &["y"], &cpu).unwrap();
+    let split = ShardedDataset::split(&whole, &[cpu.clone(), cpu]).unwrap();
+    for (a, b) in sharded.shards().iter().zip(split.shards()) {
+        assert_eq!(
+            a.features().try_into_vec_as::<f64>().unwrap(),
+            b.features().try_into_vec_as::<f64>().unwrap()
+        );
+        assert_eq!(
+            a.targets().try_into_vec_as::<f64>().unwrap(),
+            b.targets().try_into_vec_as::<f64>().unwrap()
+        );
+        assert_eq!(a.feature_names(), ["u", "v"]);
+    }
+    assert_eq!(sharded.shards()[0].n_samples(), 51);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn sharded_settings_and_shapes_are_checked() {
+    let data = data(10);
+    let cpu = dev();
+    let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()]).unwrap();
+    let trainer = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_validation_fraction(Some(0.2))
+        .init()
+        .unwrap();
+    assert!(matches!(
+        trainer.fit_sharded(start(), &sharded),
+        Err(Error::InvalidHyperparameter {
+            name: "validation_fraction",
+            ..
+        })
+    ));
+    let wrong = LinearModel::from_values(2, &[0.0; 4], Some(&[0.0, 0.0]), &cpu).unwrap();
+    let trainer = TrainerConfig::new(SgdConfig::new(0.1)).init().unwrap();
+    assert!(matches!(
+        trainer.fit_sharded(wrong, &sharded),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let diverging = TrainerConfig::new(SgdConfig::new(1e6))
+        .with_epochs(500)
+        .init()
+        .unwrap();
+    assert!(matches!(
+        diverging.fit_sharded(start(), &sharded),
+        Err(Error::Diverged { .. })
+    ));
+}
