@@ -500,14 +500,8 @@ impl SgdRegressor {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         let x = read_f64(data.features())?;
         let y = read_f64(data.targets())?;
-        let ones;
-        let sample_weight = match data.weight_values() {
-            Some(w) => w,
-            None => {
-                ones = vec![1.0; n];
-                &ones[..]
-            }
-        };
+        let weights = data.weight_values_or_ones();
+        let sample_weight = &weights[..];
         let validation = if early_stopping {
             Some(self.validation_mask(n, sample_weight)?)
         } else {

@@ -151,3 +151,27 @@ fn unreachable_refused_and_wrong_addresses_are_errors() {
         Err(Error::Worker { .. })
     ));
 }
+
+/// SIGTERM stops a worker cleanly: exit status 0 (Burn's serve returns on the signal).
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_a_worker_with_status_zero() {
+    let mut worker = Worker::start("f64", None);
+    // A connected client first, so the worker has a session to close.
+    let _device = device::remote(&worker.address, Precision::F64).unwrap();
+    let pid = worker.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = worker.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the worker did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}

@@ -290,6 +290,14 @@ impl Dataset {
         self.weights.as_ref().map(|w| &w.host[..])
     }
 
+    /// The sample weights, or ones for unweighted data.
+    pub(crate) fn weight_values_or_ones(&self) -> std::borrow::Cow<'_, [f64]> {
+        match self.weight_values() {
+            Some(w) => std::borrow::Cow::Borrowed(w),
+            None => std::borrow::Cow::Owned(vec![1.0; self.n_samples()]),
+        }
+    }
+
     /// The same data without sample weights.
     pub fn without_weights(mut self) -> Self {
         self.weights = None;

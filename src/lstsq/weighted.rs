@@ -35,14 +35,8 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let x = read_f64(data.features())?;
     let y = read_f64(data.targets())?;
-    let ones;
-    let w = match data.weight_values() {
-        Some(w) => w,
-        None => {
-            ones = vec![1.0; n];
-            &ones[..]
-        }
-    };
+    let given = data.weight_values_or_ones();
+    let w = &given[..];
     let rows: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
     let log_sum: f64 = rows.iter().map(|&i| w[i].ln()).sum();
     // Only the weights' ratios matter to the estimates: divided by the largest, they can
