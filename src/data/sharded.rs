@@ -133,19 +133,15 @@ impl ShardedDataset {
             start += size;
         }
         let (features, targets) = data.names();
-        Ok(ShardedDataset {
-            labels: devices
-                .iter()
-                .enumerate()
-                .map(|(i, d)| label(i, d))
-                .collect(),
+        let mean_weight = data
+            .weight_values()
+            .map_or(1.0, |w| w.iter().sum::<f64>() / n as f64);
+        Ok(Self::assemble(
             shards,
-            names: (features.clone(), targets.clone()),
-            mean_weight: data
-                .weight_values()
-                .map_or(1.0, |w| w.iter().sum::<f64>() / n as f64),
-            timeout: DEFAULT_SHARD_TIMEOUT,
-        })
+            devices,
+            (features.clone(), targets.clone()),
+            mean_weight,
+        ))
     }
 
     /// A CSV file (header row; the `targets` columns are the targets, every other column a
@@ -227,7 +223,17 @@ impl ShardedDataset {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(ShardedDataset {
+        Ok(Self::assemble(shards, devices, names, 1.0))
+    }
+
+    /// The shards with their labels, names and mean weight, and the default timeout.
+    fn assemble(
+        shards: Vec<Dataset>,
+        devices: &[Device],
+        names: (Names, Names),
+        mean_weight: f64,
+    ) -> Self {
+        ShardedDataset {
             labels: devices
                 .iter()
                 .enumerate()
@@ -235,9 +241,9 @@ impl ShardedDataset {
                 .collect(),
             shards,
             names,
-            mean_weight: 1.0,
+            mean_weight,
             timeout: DEFAULT_SHARD_TIMEOUT,
-        })
+        }
     }
 
     /// Rows in all shards.
