@@ -801,3 +801,36 @@ fn columns_1e400_apart_keep_their_answer_and_statistics() {
         );
     }
 }
+
+/// A tall design with a large offset (`1e6 + t`, `t` in `[0, 1)`): the raw `X^T X` of the
+/// normal equations rounds away both directions (their eigenvalues fall below its rounding),
+/// which `Solver::Auto` once returned as rank 0 and zero weights; it now takes QR there.
+/// Expected weights from the construction `y = 2 (x0 - 1e6) - x1` (no noise).
+#[test]
+fn auto_falls_back_to_qr_when_the_gram_rounding_hides_directions() {
+    let n = 20_000;
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            vec![
+                1e6 + i as f64 / n as f64,
+                ((i * 7919) % 1000) as f64 / 1000.0,
+            ]
+        })
+        .collect();
+    let y: Vec<f64> = rows.iter().map(|r| 2.0 * (r[0] - 1e6) - r[1]).collect();
+    let data = Dataset::from_rows(&rows, &y, &dev()).unwrap();
+    let ne = LeastSquares::new()
+        .with_solver(Solver::NormalEquations)
+        .fit(&data)
+        .unwrap();
+    assert!(
+        ne.rank() < 2,
+        "the plain normal equations lose it (rank {})",
+        ne.rank()
+    );
+    let auto = LeastSquares::new().fit(&data).unwrap();
+    assert_eq!((auto.solver(), auto.rank()), (Solver::Qr, 2));
+    for (w, want) in auto.model().weights().iter().zip([2.0, -1.0]) {
+        assert!((w - want).abs() < 1e-8, "{w} vs {want}");
+    }
+}

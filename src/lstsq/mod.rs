@@ -17,7 +17,7 @@
 //! | `Qr` | Householder QR: in memory, column-pivoted (faer) on the column-scaled design with iterative refinement (double-double residuals); tall data streamed from the device in one pass (a two-level TSQR of `[1 X Y]`); rank and null space from the SVD of `R` | the accurate default |
 //! | `Svd` | SVD (faer), minimum norm; rank from the column-scaled design as for `Qr` (so units do not change it; LAPACK's `gelsd` uses the design's own singular values); tall data: the SVD of the streamed QR's `R` | rank revealing, the most robust |
 //! | `NormalEquations` | `X^T X`, `X^T y` accumulated on the data's device with Burn's matmul in chunks, then a small host solve | very tall data, GPU-resident data; loses accuracy as `cond(X)^2` |
-//! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4`; QR otherwise | |
+//! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4` or when the rounding of `X^T X` hides directions the design has (a large offset: `1e6 + t`); QR otherwise | |
 //!
 //! `Svd` and the in-memory QR read the data back once and work on one centred copy. Tall data
 //! (over 2^20 entries and `n >= 4 (m + k + 1)`) take the streaming QR (`Svd` too): the rows are read back
@@ -161,7 +161,7 @@ impl LeastSquares {
                     None
                 };
                 match ne {
-                    Some((solution, cond_gram)) if cond_gram.sqrt() <= AUTO_NE_MAX_COND => {
+                    Some((solution, cond_gram, false)) if cond_gram.sqrt() <= AUTO_NE_MAX_COND => {
                         (solution, Solver::NormalEquations)
                     }
                     _ => (

@@ -12,13 +12,14 @@ use crate::data::Dataset;
 use crate::device::Precision;
 use crate::{Error, Result};
 
-/// The normal-equations solution of `data` and the condition number of `G` (the square of the
-/// design's).
+/// The normal-equations solution of `data`, the condition number of `G` (the square of the
+/// design's), and whether the rounding of `G` (not `rcond`) cut the rank: then the solution
+/// has lost directions the design has, and `Solver::Auto` takes QR instead.
 pub(crate) fn normal_equations(
     data: &Dataset,
     intercept: bool,
     rcond: Option<f64>,
-) -> Result<(Solution, f64)> {
+) -> Result<(Solution, f64, bool)> {
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let moments = moments(data)?;
     check_range(&moments, m, data.precision())?;
@@ -37,7 +38,9 @@ pub(crate) fn normal_equations(
     let raw_max = moments.gram.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     let noise = f64::EPSILON * (n.max(m) as f64) * raw_max;
     let above_noise = eig.iter().filter(|&&e| e > noise).count();
-    let rank = numerical_rank(&sv, rcond, (n, m), max_rank(n, m, intercept)).min(above_noise);
+    let by_values = numerical_rank(&sv, rcond, (n, m), max_rank(n, m, intercept));
+    let rank = by_values.min(above_noise);
+    let noise_limited = above_noise < by_values;
     let v = svd.V();
     let mut weights = vec![vec![0.0; k]; m];
     for t in 0..k {
@@ -67,7 +70,7 @@ pub(crate) fn normal_equations(
         rank,
         scaled_min_eig,
     );
-    Ok((solution, cond_gram))
+    Ok((solution, cond_gram, noise_limited))
 }
 
 /// Sums of squares below this (in the device's precision) lose digits as subnormals, or
