@@ -1,7 +1,7 @@
 //! Two `linfit` workers on this machine (this program started twice more with `--worker`, as
 //! `linfit-worker` would be on other machines), a dataset split over them, and the same
-//! full-batch training in one process and sharded: the results side by side, the time per step,
-//! and the bytes that crossed the loopback interface per step (from `/proc/net/dev`: both
+//! full-batch training and closed form in one process and sharded: the results side by side,
+//! the times, and the bytes that crossed the loopback interface (from `/proc/net/dev`: both
 //! workers, both directions, with TCP/IP and websocket framing; anything else on loopback
 //! counts too).
 //!
@@ -167,6 +167,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cols + 1,
         cols + 2,
         2 * 8 * (2 * cols + 3)
+    );
+
+    // The closed form: in one process (the QR that reads the rows back, and Auto's normal
+    // equations), and over the workers (exact Gram blocks on each, combined here).
+    let t = Instant::now();
+    let qr = LeastSquares::new().with_solver(Solver::Qr).fit(&data)?;
+    let qr_time = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let auto = LeastSquares::new().fit(&data)?;
+    let auto_time = t.elapsed().as_secs_f64();
+    let before = loopback_bytes();
+    let t = Instant::now();
+    let sharded_fit = LeastSquares::new().fit_sharded(&sharded)?;
+    let sharded_time = t.elapsed().as_secs_f64();
+    let bytes = loopback_bytes() - before;
+    println!(
+        "\nclosed form{:>11} {:>22} {:>22}",
+        "", "one process (QR)", "two workers"
+    );
+    for (j, (a, b)) in qr
+        .model()
+        .weights()
+        .iter()
+        .zip(sharded_fit.model().weights())
+        .enumerate()
+        .take(6)
+    {
+        println!("{:>10} {a:>22.15} {b:>22.15}", format!("w[{j}]"));
+    }
+    let diff = qr
+        .model()
+        .weights()
+        .iter()
+        .zip(sharded_fit.model().weights())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    println!("largest difference: {diff:.1e}");
+    println!(
+        "closed form: {qr_time:.2} s QR and {auto_time:.2} s {:?} in one process, \
+         {sharded_time:.2} s over two workers; loopback traffic {:.0} KB",
+        auto.solver(),
+        bytes as f64 / 1e3
     );
     Ok(())
 }

@@ -29,7 +29,8 @@
 //! - [`device`]: the CPU (flex by default, or ndarray) or a GPU (wgpu, cuda), in f32 or f64;
 //!   with the feature `distributed`, `device::remote` reaches a `linfit-worker` on another
 //!   machine, and [`ShardedDataset`] with [`Trainer::fit_sharded`] trains on rows spread over
-//!   several devices.
+//!   several devices, [`LeastSquares::fit_sharded`] solves them in closed form (exact Gram
+//!   blocks on each device).
 //!
 //! ## Quick start
 //! ```

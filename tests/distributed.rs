@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use linfit::prelude::*;
 
+#[path = "../examples/support/nist.rs"]
+mod nist;
+
 /// A worker process, killed when dropped.
 struct Worker {
     child: Child,
@@ -99,6 +102,48 @@ fn two_workers_train_as_one_process() {
     assert_eq!(m1.model.weights(), m2.model.weights());
 }
 
+/// The closed form over two workers: the in-memory numbers, and NIST's Longley (the design the
+/// normal equations lose 6 digits on) to the in-memory floor of `tests/nist.rs`.
+#[test]
+fn two_workers_solve_the_closed_form_as_one_process() {
+    let (a, b) = (Worker::start("f64", None), Worker::start("f64", None));
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let remote = [
+        device::remote(&a.address, Precision::F64).unwrap(),
+        device::remote(&b.address, Precision::F64).unwrap(),
+    ];
+    let data = data(200, &cpu);
+    let whole = LeastSquares::new().fit(&data).unwrap();
+    let sharded = ShardedDataset::split(&data, &remote).unwrap();
+    let fit = LeastSquares::new().fit_sharded(&sharded).unwrap();
+    assert_eq!(fit.rank(), whole.rank());
+    let got: Vec<f64> = fit
+        .model()
+        .weights()
+        .into_iter()
+        .chain(fit.model().bias().unwrap())
+        .collect();
+    let want: Vec<f64> = whole
+        .model()
+        .weights()
+        .into_iter()
+        .chain(whole.model().bias().unwrap())
+        .collect();
+    for (x, y) in got.iter().zip(&want) {
+        assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{x} vs {y}");
+    }
+    let cases = nist::load_all(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nist-strd")).unwrap();
+    let longley = cases.iter().find(|c| c.name == "Longley").unwrap();
+    let data = Dataset::from_rows(&longley.x, &longley.y, &cpu).unwrap();
+    let fit = LeastSquares::new()
+        .fit_sharded(&ShardedDataset::split(&data, &remote).unwrap())
+        .unwrap();
+    let m = fit.model();
+    let est: Vec<f64> = m.bias().unwrap().into_iter().chain(m.weights()).collect();
+    let lre = nist::min_lre(&est, &longley.estimates);
+    assert!(lre >= 14.3, "Longley over two workers: LRE {lre:.1}");
+}
+
 #[test]
 fn a_killed_worker_is_an_error_naming_it() {
     let (a, mut b) = (Worker::start("f64", None), Worker::start("f64", None));
@@ -118,6 +163,14 @@ fn a_killed_worker_is_an_error_naming_it() {
         .unwrap();
     let started = Instant::now();
     match trainer.fit_sharded(start(&cpu), &sharded) {
+        Err(Error::Worker { worker, reason }) => {
+            assert!(worker.starts_with("shard 1"), "{worker}: {reason}");
+        }
+        other => panic!("expected a worker error, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(25));
+    let started = Instant::now();
+    match LeastSquares::new().fit_sharded(&sharded) {
         Err(Error::Worker { worker, reason }) => {
             assert!(worker.starts_with("shard 1"), "{worker}: {reason}");
         }

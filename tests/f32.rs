@@ -139,3 +139,25 @@ fn sgd_regressor_fits_f32_data_in_f64() {
         assert!((g - c).abs() < 1e-5 * c.abs().max(0.1), "{g} vs {c}");
     }
 }
+
+/// The sharded closed form forms exact products in f64 only: f32 shards are refused, saying
+/// how to load them.
+#[test]
+fn sharded_closed_form_refuses_f32_shards() {
+    let f32_cpu = dev();
+    let rows: Vec<Vec<f64>> = (0..6).map(|i| vec![i as f64]).collect();
+    let small = Dataset::from_rows(&rows, &[0.0, 1.0, 2.0, 3.0, 5.0, 4.0], &f32_cpu).unwrap();
+    let sharded = ShardedDataset::split(&small, &[f32_cpu.clone(), f32_cpu]).unwrap();
+    let err = LeastSquares::new().fit_sharded(&sharded).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidHyperparameter {
+                name: "shard precision",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--precision f64"), "{err}");
+}

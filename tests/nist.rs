@@ -42,58 +42,81 @@ fn every_nist_dataset_meets_its_floor() {
     let cases = cases();
     assert_eq!(cases.len(), 11);
     for case in &cases {
-        let &(_, est_floor, se_floor, sd_floor, r2_floor) = FLOORS
-            .iter()
-            .find(|f| f.0 == case.name)
-            .expect("a floor for every dataset");
         let data = Dataset::from_rows(&case.x, &case.y, &dev).unwrap();
         let fit = LeastSquares::new()
             .with_intercept(case.intercept)
             .with_solver(Solver::Qr)
             .fit(&data)
             .unwrap();
-        assert_eq!(fit.rank(), case.x[0].len(), "{}: full rank", case.name);
-        let s = &fit.summary().targets[0];
-        let coefs: Vec<&Coefficient> = s.intercept.iter().chain(&s.coefficients).collect();
-        let est: Vec<f64> = coefs.iter().map(|c| c.estimate).collect();
-        let se: Vec<f64> = coefs.iter().map(|c| c.std_error.unwrap()).collect();
-        let got = (
-            nist::min_lre(&est, &case.estimates),
-            nist::min_lre(&se, &case.std_devs),
-            nist::lre(s.residual_std_dev, case.residual_std_dev),
-            nist::lre(s.r_squared, case.r_squared),
-        );
+        check_floors(case, &fit, "in memory");
+    }
+}
+
+/// The closed form of rows split over two shards (here two handles on this machine's device:
+/// the same code path as two workers, tested with workers in `tests/distributed.rs`) keeps
+/// the in-memory floors: its Gram blocks are exact, solved in double-double.
+#[test]
+fn every_nist_dataset_split_over_two_shards_meets_its_floor() {
+    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).unwrap();
+    for case in &cases() {
+        let data = Dataset::from_rows(&case.x, &case.y, &dev).unwrap();
+        let sharded = ShardedDataset::split(&data, &[dev.clone(), dev.clone()]).unwrap();
+        let fit = LeastSquares::new()
+            .with_intercept(case.intercept)
+            .fit_sharded(&sharded)
+            .unwrap();
+        check_floors(case, &fit, "sharded");
+    }
+}
+
+/// The fit's estimates, standard errors, residual SD and R² against NIST's certified values
+/// and the dataset's floors.
+fn check_floors(case: &nist::NistCase, fit: &LeastSquaresFit, how: &str) {
+    let &(_, est_floor, se_floor, sd_floor, r2_floor) = FLOORS
+        .iter()
+        .find(|f| f.0 == case.name)
+        .expect("a floor for every dataset");
+    assert_eq!(fit.rank(), case.x[0].len(), "{}: full rank", case.name);
+    let s = &fit.summary().targets[0];
+    let coefs: Vec<&Coefficient> = s.intercept.iter().chain(&s.coefficients).collect();
+    let est: Vec<f64> = coefs.iter().map(|c| c.estimate).collect();
+    let se: Vec<f64> = coefs.iter().map(|c| c.std_error.unwrap()).collect();
+    let got = (
+        nist::min_lre(&est, &case.estimates),
+        nist::min_lre(&se, &case.std_devs),
+        nist::lre(s.residual_std_dev, case.residual_std_dev),
+        nist::lre(s.r_squared, case.r_squared),
+    );
+    println!(
+        "{how} {}: LRE estimates {:.1}, std errors {:.1}, residual SD {:.1}, R² {:.1}",
+        case.name, got.0, got.1, got.2, got.3
+    );
+    let name = format!("{} ({how})", case.name);
+    assert!(
+        got.0 >= est_floor,
+        "{name}: estimates LRE {:.1} < {est_floor}",
+        got.0
+    );
+    assert!(
+        got.1 >= se_floor,
+        "{name}: std errors LRE {:.1} < {se_floor}",
+        got.1
+    );
+    assert!(
+        got.2 >= sd_floor,
+        "{name}: residual SD LRE {:.1} < {sd_floor}",
+        got.2
+    );
+    assert!(
+        got.3 >= r2_floor,
+        "{name}: R² LRE {:.1} < {r2_floor}",
+        got.3
+    );
+    if got.0 >= 9.0 {
         assert!(
-            got.0 >= est_floor,
-            "{}: estimates LRE {:.1} < {est_floor}",
-            case.name,
-            got.0
+            got.1.min(got.2).min(got.3) >= 8.0,
+            "{name}: statistics below 8 digits"
         );
-        assert!(
-            got.1 >= se_floor,
-            "{}: std errors LRE {:.1} < {se_floor}",
-            case.name,
-            got.1
-        );
-        assert!(
-            got.2 >= sd_floor,
-            "{}: residual SD LRE {:.1} < {sd_floor}",
-            case.name,
-            got.2
-        );
-        assert!(
-            got.3 >= r2_floor,
-            "{}: R² LRE {:.1} < {r2_floor}",
-            case.name,
-            got.3
-        );
-        if got.0 >= 9.0 {
-            assert!(
-                got.1.min(got.2).min(got.3) >= 8.0,
-                "{}: statistics below 8 digits",
-                case.name
-            );
-        }
     }
 }
 

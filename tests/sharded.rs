@@ -236,3 +236,138 @@ fn sharded_settings_and_shapes_are_checked() {
         Err(Error::Diverged { .. })
     ));
 }
+
+/// Same numbers, names and statistics as `LeastSquares::fit` on the whole data (an independent
+/// solver: the in-memory Householder QR), for several shard counts and both solvers.
+#[test]
+fn closed_form_equals_fit_on_the_whole_data() {
+    let data = data(1000);
+    let cpu = dev();
+    for (solver, intercept) in [(Solver::Qr, true), (Solver::Svd, true), (Solver::Qr, false)] {
+        let ls = LeastSquares::new()
+            .with_solver(solver)
+            .with_intercept(intercept);
+        let whole = ls.fit(&data).unwrap();
+        for shards in [1, 2, 3] {
+            let devices = vec![cpu.clone(); shards];
+            let sharded = ShardedDataset::split(&data, &devices).unwrap();
+            let fit = ls.fit_sharded(&sharded).unwrap();
+            assert_eq!(fit.rank(), whole.rank());
+            assert_eq!(fit.n_samples(), 1000);
+            assert_eq!(fit.solver(), solver);
+            close(&fit.model().weights(), &whole.model().weights(), 1e-12);
+            assert_eq!(fit.model().bias().is_some(), intercept);
+            close(
+                &fit.model().bias().unwrap_or_default(),
+                &whole.model().bias().unwrap_or_default(),
+                1e-12,
+            );
+            close(&fit.sse(), &whole.sse(), 1e-10);
+            close(fit.singular_values(), whole.singular_values(), 1e-12);
+            let (a, b) = (fit.summary(), whole.summary());
+            for (ta, tb) in a.targets.iter().zip(&b.targets) {
+                assert_eq!(ta.name, tb.name);
+                for (ca, cb) in ta.coefficients.iter().zip(&tb.coefficients) {
+                    close(&[ca.std_error.unwrap()], &[cb.std_error.unwrap()], 1e-10);
+                }
+                close(&[ta.r_squared], &[tb.r_squared], 1e-12);
+            }
+            assert_eq!(fit.model().feature_names().unwrap(), ["a", "b", "c"]);
+        }
+    }
+}
+
+/// The notebook's collinear design (`x`, `x + 1`, `x + 2` with an intercept): the same rank,
+/// null space and minimum-norm solution as in memory.
+#[test]
+fn closed_form_reports_what_collinear_shards_cannot_identify() {
+    let x: Vec<Vec<f64>> = (0..40)
+        .map(|i| {
+            let v = i as f64 / 8.0;
+            vec![v, v + 1.0, v + 2.0]
+        })
+        .collect();
+    let y: Vec<f64> = (0..40)
+        .map(|i| 3.0 + 0.7 * (i as f64 / 8.0) + 0.01 * ((i * 7) % 3) as f64)
+        .collect();
+    let cpu = dev();
+    let data = Dataset::from_rows(&x, &y, &cpu).unwrap();
+    let whole = LeastSquares::new().fit(&data).unwrap();
+    let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()]).unwrap();
+    let fit = LeastSquares::new().fit_sharded(&sharded).unwrap();
+    assert_eq!(whole.rank(), 1);
+    assert_eq!(fit.rank(), 1);
+    assert_eq!(fit.identifiable(), whole.identifiable());
+    close(&fit.model().weights(), &whole.model().weights(), 1e-12);
+    close(
+        &fit.model().bias().unwrap(),
+        &whole.model().bias().unwrap(),
+        1e-12,
+    );
+    let (a, b) = (fit.null_space(), whole.null_space());
+    assert_eq!(a.len(), b.len());
+    // The same space: each basis vector of one is in the span of the other's.
+    for v in &a {
+        let projected: Vec<f64> = b.iter().fold(vec![0.0; v.len()], |mut acc, u| {
+            let d: f64 = u.iter().zip(v).map(|(p, q)| p * q).sum();
+            acc.iter_mut().zip(u).for_each(|(a, u)| *a += d * u);
+            acc
+        });
+        close(&projected, v, 1e-10);
+    }
+}
+
+/// Many rows (several chunks per shard, narrower slices): still the in-memory numbers, on a
+/// design with a large offset that the Gram matrix in plain f64 would lose digits to.
+#[test]
+fn closed_form_of_many_rows_with_an_offset() {
+    let n: usize = 300_000;
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let t = i as f64 / n as f64;
+            vec![1e6 + t, ((i * 7919) % 1000) as f64 / 1000.0]
+        })
+        .collect();
+    let y: Vec<f64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| 2.0 * (r[0] - 1e6) - r[1] + 1e-3 * ((i * 31) % 17) as f64)
+        .collect();
+    let cpu = dev();
+    let data = Dataset::from_rows(&rows, &y, &cpu).unwrap();
+    // In memory, Auto tries the normal equations (tall data), whose rounded X^T X hides both
+    // directions here (it once answered rank 0 and zero weights), and falls back to QR.
+    let whole = LeastSquares::new().fit(&data).unwrap();
+    assert_eq!((whole.solver(), whole.rank()), (Solver::Qr, 2));
+    let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()]).unwrap();
+    let fit = LeastSquares::new().fit_sharded(&sharded).unwrap();
+    assert_eq!(fit.rank(), 2);
+    close(&fit.model().weights(), &[2.0, -1.0], 1e-6);
+    close(&fit.model().weights(), &whole.model().weights(), 1e-9);
+    close(
+        &fit.model().bias().unwrap(),
+        &whole.model().bias().unwrap(),
+        1e-9,
+    );
+    close(&fit.sse(), &whole.sse(), 1e-9);
+}
+
+#[test]
+fn closed_form_refuses_what_it_does_not_fit() {
+    let data = data(10);
+    let cpu = dev();
+    let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()]).unwrap();
+    assert!(matches!(
+        LeastSquares::new().with_alpha(1.0).fit_sharded(&sharded),
+        Err(Error::InvalidHyperparameter { name: "alpha", .. })
+    ));
+    let weighted = data.clone().with_weights(&[1.0; 10]).unwrap();
+    let sharded = ShardedDataset::split(&weighted, &[cpu.clone(), cpu.clone()]).unwrap();
+    assert!(matches!(
+        LeastSquares::new().fit_sharded(&sharded),
+        Err(Error::InvalidHyperparameter {
+            name: "sample weights",
+            ..
+        })
+    ));
+}

@@ -15,8 +15,8 @@ pub(crate) use rows_file::{ChunkReader, FileFormat};
 /// Values (features and targets) per chunk when files are read in chunks: 8 MiB of f64.
 pub(crate) const MAX_CHUNK_VALUES: usize = 1 << 20;
 pub(crate) use names::Names;
-pub(crate) use sharded::index_tensor;
 pub use sharded::{DEFAULT_SHARD_TIMEOUT, ShardedDataset};
+pub(crate) use sharded::{ShardWorkers, index_tensor};
 pub use synthetic::MakeRegression;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};

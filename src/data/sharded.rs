@@ -2,7 +2,8 @@
 //! local one, or a `linfit-worker`'s through [`crate::device::remote`]).
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -305,4 +306,111 @@ impl Dataset {
 /// The rows `rows` of `data`'s device as an index tensor.
 pub(crate) fn index_tensor(rows: &[i64], device: &Device) -> Tensor<1, burn::tensor::Int> {
     Tensor::from_data(TensorData::new(rows.to_vec(), [rows.len()]), device)
+}
+
+/// One thread per shard, owning it and answering its jobs in order, so that a shard whose
+/// device fails (an error, a panic in Burn's remote client) or hangs is reported by name
+/// within the data's timeout instead of taking the caller down or blocking it.
+pub(crate) struct ShardWorkers<J, A> {
+    threads: Vec<(Sender<J>, Receiver<Result<A>>)>,
+    labels: Vec<String>,
+    timeout: Duration,
+}
+
+impl<J: Send + 'static, A: Send + 'static> ShardWorkers<J, A> {
+    /// A thread per shard of `data`, each answering its jobs with `work`.
+    ///
+    /// # Errors
+    /// [`Error::Worker`] when a thread cannot be started.
+    pub(crate) fn start<F>(data: &ShardedDataset, work: F) -> Result<Self>
+    where
+        F: Fn(&Dataset, J) -> Result<A> + Send + Clone + 'static,
+    {
+        let threads = data
+            .shards()
+            .iter()
+            .zip(data.labels())
+            .map(|(shard, name)| {
+                let (jobs, job_rx) = channel::<J>();
+                let (answer_tx, answers) = channel();
+                let (shard, work) = (shard.clone(), work.clone());
+                std::thread::Builder::new()
+                    .name(format!("linfit-{name}"))
+                    .spawn(move || {
+                        while let Ok(job) = job_rx.recv() {
+                            let result =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    work(&shard, job)
+                                }))
+                                .unwrap_or_else(|panic| {
+                                    let reason = panic
+                                        .downcast_ref::<String>()
+                                        .cloned()
+                                        .or_else(|| {
+                                            panic.downcast_ref::<&str>().map(|s| s.to_string())
+                                        })
+                                        .unwrap_or_else(|| "it panicked".into());
+                                    Err(Error::Worker {
+                                        worker: String::new(),
+                                        reason,
+                                    })
+                                });
+                            if answer_tx.send(result).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .map_err(|e| Error::Worker {
+                        worker: name.clone(),
+                        reason: format!("cannot start its thread: {e}"),
+                    })?;
+                Ok((jobs, answers))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ShardWorkers {
+            threads,
+            labels: data.labels().to_vec(),
+            timeout: data.timeout(),
+        })
+    }
+
+    /// Gives shard `shard` a job.
+    pub(crate) fn send(&self, shard: usize, job: J) {
+        // A closed channel means the thread ended: its answer says why.
+        let _ = self.threads[shard].0.send(job);
+    }
+
+    /// Every shard's answer to its last job, in shard order, all within the timeout from now.
+    ///
+    /// # Errors
+    /// [`Error::Worker`] naming the first shard (in order) that failed or did not answer in
+    /// time (`what` names the work in the message, e.g. "step 3").
+    pub(crate) fn answers(&self, what: &str) -> Result<Vec<A>> {
+        let deadline = Instant::now() + self.timeout;
+        self.threads
+            .iter()
+            .zip(&self.labels)
+            .map(|((_, answers), name)| {
+                let wait = deadline.saturating_duration_since(Instant::now());
+                match answers.recv_timeout(wait) {
+                    Ok(Ok(answer)) => Ok(answer),
+                    Ok(Err(e)) => Err(Error::Worker {
+                        worker: name.clone(),
+                        reason: match e {
+                            Error::Worker { reason, .. } => reason,
+                            other => other.to_string(),
+                        },
+                    }),
+                    Err(_) => Err(Error::Worker {
+                        worker: name.clone(),
+                        reason: format!(
+                            "no answer to {what} within {:?} (a hung or unreachable worker; \
+                             ShardedDataset::with_timeout sets the limit)",
+                            self.timeout
+                        ),
+                    }),
+                }
+            })
+            .collect()
+    }
 }

@@ -19,6 +19,11 @@
 //! | `NormalEquations` | `X^T X`, `X^T y` accumulated on the data's device with Burn's matmul in chunks, then a small host solve | very tall data, GPU-resident data; loses accuracy as `cond(X)^2` |
 //! | `Auto` | normal equations for tall data (`n >= 10 000` and `n >= 20 m`), falling back to QR when `cond(X) > 1e4` or when the rounding of `X^T X` hides directions the design has (a large offset: `1e6 + t`); QR otherwise | |
 //!
+//! Rows spread over devices ([`crate::ShardedDataset`], other machines' through
+//! `linfit-worker`) are solved by [`LeastSquares::fit_sharded`] from Gram blocks that each
+//! device forms *exactly* (integer slices of the data, the Ozaki scheme), combined in
+//! double-double: QR's accuracy or better, the data never read back.
+//!
 //! `Svd` and the in-memory QR read the data back once and work on one centred copy. Tall data
 //! (over 2^20 entries and `n >= 4 (m + k + 1)`) take the streaming QR (`Svd` too): the rows are read back
 //! chunk by chunk, by one thread per core, and the host holds one chunk per thread and an
@@ -34,6 +39,7 @@ mod normal;
 mod polynomial;
 mod qr;
 mod row_passes;
+mod sharded;
 mod solution;
 mod streamed_qr;
 mod summary;

@@ -90,7 +90,7 @@ pub(crate) enum RankRule {
 }
 
 /// The streamed factor: `R` of the shifted `[1 | X - c | Y - c_y]`, and the means it gives.
-struct Factor {
+pub(crate) struct Factor {
     /// `p x p` row-major, `p = lead + m + k`.
     r: Vec<f64>,
     /// 1 with an intercept (the column of ones leads), else 0.
@@ -155,6 +155,27 @@ impl Factor {
         })
     }
 
+    /// A factor computed elsewhere: `r` (`p x p` row-major, `p = lead + m + k`) of the
+    /// (shifted) `[1 | X | Y]`, the means, and the largest magnitude of each shifted column.
+    pub(crate) fn new(
+        r: Vec<f64>,
+        intercept: bool,
+        (x_mean, y_mean): (Vec<f64>, Vec<f64>),
+        largest: Vec<f64>,
+    ) -> Self {
+        let lead = usize::from(intercept);
+        let p = lead + x_mean.len() + y_mean.len();
+        debug_assert_eq!(r.len(), p * p);
+        Self {
+            r,
+            lead,
+            p,
+            x_mean,
+            y_mean,
+            largest,
+        }
+    }
+
     /// Entry `(i, j)` of the `R` factor of the centred `[X Y]` (the trailing block).
     fn centred(&self, i: usize, j: usize) -> f64 {
         self.r[(self.lead + i) * self.p + self.lead + j]
@@ -181,7 +202,41 @@ pub(crate) fn solve(
     rule: RankRule,
 ) -> Result<Solution> {
     let factor = Factor::of(data, intercept)?;
-    let (n, (m, k)) = (data.n_rows(), data.widths());
+    let (n, (m, _)) = (data.n_rows(), data.widths());
+    let refine = |t: usize, at: Refinable<'_>| {
+        if !needs_refinement(n, m, at.scaled_sv) {
+            return Ok(at.w);
+        }
+        refine_seminormal(data, at.r_scaled, at.scale, t, intercept, at.centre, at.w)
+    };
+    solve_factor(factor, n, rcond, rule, refine)
+}
+
+/// A full-rank solution of target `t` that [`solve_factor`] offers for refinement under
+/// [`RankRule::Scaled`].
+pub(crate) struct Refinable<'a> {
+    /// The factor's centred `X` block, its columns divided by `scale`.
+    pub r_scaled: faer::MatRef<'a, f64>,
+    pub scale: &'a [f64],
+    /// Singular values of `r_scaled`.
+    pub scaled_sv: &'a [f64],
+    /// The feature means and target `t`'s mean.
+    pub centre: (&'a [f64], f64),
+    /// The solution from `R` alone.
+    pub w: Vec<f64>,
+}
+
+/// The solution from a factor of `n` rows (see [`solve`]); `refine` may improve each full-rank
+/// solution under [`RankRule::Scaled`].
+pub(crate) fn solve_factor(
+    factor: Factor,
+    n: usize,
+    rcond: Option<f64>,
+    rule: RankRule,
+    mut refine: impl FnMut(usize, Refinable<'_>) -> Result<Vec<f64>>,
+) -> Result<Solution> {
+    let intercept = factor.lead == 1;
+    let (m, k) = (factor.x_mean.len(), factor.y_mean.len());
     let c = |i: usize, j: usize| factor.centred(i, j);
     let norms: Vec<f64> = (0..m)
         .map(|j| (0..=j).map(|i| c(i, j) * c(i, j)).sum::<f64>().sqrt())
@@ -214,8 +269,8 @@ pub(crate) fn solve(
         sv,
     } = r_spectrum(r_scaled.clone(), |j| scale[j], n, rcond, max_rank)?;
     // Both solvers decide the rank on the column-scaled design (units do not change it) and
-    // truncate there; Qr refines full-rank solutions of ill-conditioned designs.
-    let refine = rule == RankRule::Scaled && needs_refinement(n, m, &scaled_sv);
+    // truncate there; Qr refines full-rank solutions.
+    let refined = rule == RankRule::Scaled;
     let mut weights = vec![vec![0.0; k]; m];
     let (mut sse, mut sst) = (vec![0.0; k], vec![0.0; k]);
     let mut rhs = Vec::with_capacity(k);
@@ -228,9 +283,15 @@ pub(crate) fn solve(
         if rank == m {
             let psi = back_substitute(r_scaled.as_ref(), &qty);
             let w: Vec<f64> = psi.iter().zip(&scale).map(|(p, s)| p / s).collect();
-            let w = if refine {
-                let centre = (factor.x_mean.as_slice(), factor.y_mean[t]);
-                refine_seminormal(data, r_scaled.as_ref(), &scale, t, intercept, centre, w)?
+            let w = if refined {
+                let at = Refinable {
+                    r_scaled: r_scaled.as_ref(),
+                    scale: &scale,
+                    scaled_sv: &scaled_sv,
+                    centre: (factor.x_mean.as_slice(), factor.y_mean[t]),
+                    w,
+                };
+                refine(t, at)?
             } else {
                 w
             };

@@ -2,8 +2,6 @@
 //! computed where its rows live.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::Instant;
 
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
@@ -11,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use super::{Fitted, LogEntry, StopReason, StoppingRule, Trainer};
-use crate::data::{Dataset, ShardedDataset, index_tensor};
+use crate::data::{Dataset, ShardWorkers, ShardedDataset, index_tensor};
 use crate::device::read_f64;
 use crate::loss::Loss;
 use crate::model::LinearModel;
@@ -32,48 +30,6 @@ struct Partial {
     sum: f64,
     weight_grad: Vec<f64>,
     bias_grad: Vec<f64>,
-}
-
-/// A thread that owns one shard and answers its jobs, so that a worker that fails (a panic in
-/// Burn's remote client, an error) or hangs is reported by name, within the shard timeout.
-struct ShardThread {
-    jobs: Sender<Job>,
-    answers: Receiver<Result<Partial>>,
-}
-
-impl ShardThread {
-    fn start(shard: Dataset, name: String) -> Result<Self> {
-        let (jobs, job_rx) = channel::<Job>();
-        let (answer_tx, answers) = channel();
-        std::thread::Builder::new()
-            .name(format!("linfit-{name}"))
-            .spawn(move || {
-                while let Ok(job) = job_rx.recv() {
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        shard_gradients(&shard, job)
-                    }))
-                    .unwrap_or_else(|panic| {
-                        let message = panic
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "it panicked".into());
-                        Err(Error::Worker {
-                            worker: String::new(),
-                            reason: message,
-                        })
-                    });
-                    if answer_tx.send(result).is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(|e| Error::Worker {
-                worker: name,
-                reason: format!("cannot start its thread: {e}"),
-            })?;
-        Ok(ShardThread { jobs, answers })
-    }
 }
 
 /// The sum of squared errors of `job`'s rows of `shard` under its parameters, and the sum's
@@ -163,12 +119,7 @@ impl Trainer {
         let (m, k) = (data.n_features(), data.n_targets());
         let n = data.n_samples();
         let device = model.device();
-        let threads = data
-            .shards()
-            .iter()
-            .zip(data.labels())
-            .map(|(shard, name)| ShardThread::start(shard.clone(), name.clone()))
-            .collect::<Result<Vec<_>>>()?;
+        let workers = ShardWorkers::start(data, shard_gradients)?;
 
         let mut model = model.untracked();
         let mut optim: Sgd = cfg.optimizer.init()?;
@@ -208,8 +159,7 @@ impl Trainer {
                 let weights = Arc::new(model.try_weights()?);
                 let bias = model.try_bias()?.map(Arc::new);
                 let mut rows_in_step = 0;
-                for ((thread, (_, order)), shard) in threads.iter().zip(&orders).zip(data.shards())
-                {
+                for (i, ((_, order), shard)) in orders.iter().zip(data.shards()).enumerate() {
                     let rows = (steps_per_epoch > 1).then(|| {
                         let sizes = shard.n_samples();
                         let (lo, hi) = (
@@ -224,36 +174,11 @@ impl Trainer {
                         bias: bias.clone(),
                         rows,
                     };
-                    // A closed channel means the thread ended: its answer says why below.
-                    let _ = thread.jobs.send(job);
+                    workers.send(i, job);
                 }
-                let deadline = Instant::now() + data.timeout();
                 let (mut sum, mut weight_grad, mut bias_grad) =
                     (0.0, vec![0.0; m * k], vec![0.0; k]);
-                for (thread, name) in threads.iter().zip(data.labels()) {
-                    let wait = deadline.saturating_duration_since(Instant::now());
-                    let partial = match thread.answers.recv_timeout(wait) {
-                        Ok(Ok(p)) => p,
-                        Ok(Err(e)) => {
-                            return Err(Error::Worker {
-                                worker: name.clone(),
-                                reason: match e {
-                                    Error::Worker { reason, .. } => reason,
-                                    other => other.to_string(),
-                                },
-                            });
-                        }
-                        Err(_) => {
-                            return Err(Error::Worker {
-                                worker: name.clone(),
-                                reason: format!(
-                                    "no answer to step {step} within {:?} (a hung or unreachable \
-                                     worker; ShardedDataset::with_timeout sets the limit)",
-                                    data.timeout()
-                                ),
-                            });
-                        }
-                    };
+                for partial in workers.answers(&format!("step {step}"))? {
                     sum += partial.sum;
                     for (a, b) in weight_grad.iter_mut().zip(&partial.weight_grad) {
                         *a += b;

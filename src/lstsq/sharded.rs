@@ -1,0 +1,541 @@
+//! [`LeastSquares::fit_sharded`]: the closed form of rows spread over devices, from exact
+//! Gram blocks computed where the rows live.
+//!
+//! The normal equations are usually the inaccurate way to least squares: forming `X^T X` in
+//! floating point rounds it, and the rounding is amplified by `cond(X)^2`. Here the Gram
+//! matrix of `D = [1 | X | Y]` is formed *exactly* with the shards' own matmul, by the Ozaki
+//! scheme: on each shard every column `j` is cut into 3 slices of 21 bits,
+//! `D[:, j] = sum_s S_s[:, j] 2^(e_j - 21 (s + 1))` with integer-valued `S_s`, `|S_s| <= 2^21`
+//! (`2^e_j` bounds the column, a power of two, so the cuts are exact). Over a block of 1024
+//! rows every product of two slices and every partial sum of a matmul is an integer below
+//! `2^53`, so Burn's `f64` matmul computes the block's `S_s^T S_t` without rounding, in any
+//! order, on any backend; each block product is then split exactly at `2^26` and the halves
+//! summed over the blocks, which stays exact up to `2^36` rows per shard. The client reads the
+//! 6 products (`12 p^2` numbers per shard), scales them by powers of two and sums them in
+//! double-double: `D^T D` to about 32 digits. The slices hold 63 bits of each column below its
+//! largest value (all of its values near the top, and the rest to `2^-63` of the largest), a
+//! backward error far below Householder QR's.
+//!
+//! The Cholesky factor of that Gram matrix, computed in double-double, is the `R` factor of `D`
+//! to double-double accuracy where `cond(X)^2` stays well inside 32 digits (the NIST designs
+//! do), and the rest is the streamed QR's: the rank, singular values and null space from the
+//! SVD of the column-scaled `R` rounded to `f64`, the sums of squares from its target columns;
+//! a full-rank `Qr` solution is the back substitution in double-double (where the in-memory
+//! path refines with residuals: here no residual pass is needed, the equations are exact).
+//!
+//! Per fit each shard receives `p` scales and sends `m + k` column maxima and `12 p^2` integers;
+//! the data never move. The work on a shard is about 6 times a plain `X^T X` (the slice products)
+//! and a dozen elementwise passes.
+
+use burn::tensor::{Tensor, TensorData};
+
+use super::double_double::Dd;
+use super::row_passes::par_rows;
+use super::streamed_qr::{Factor, RankRule, Refinable, solve_factor};
+use super::{About, LeastSquares, LeastSquaresFit, Solver, Weighting};
+use crate::data::{Dataset, ShardWorkers, ShardedDataset};
+use crate::float::scale2;
+use crate::{Error, Precision, Result};
+
+/// Rows per chunk of a shard's passes (a chunk's slices are a few copies of it on the device).
+fn chunk_rows(shard: &Dataset) -> usize {
+    if crate::device::is_host_cpu(&shard.device()) {
+        1 << 16
+    } else {
+        1 << 18
+    }
+}
+
+/// Rows per block of the products: each block's product of two slices is exact on its own
+/// (`BLOCK 2^(2 beta) <= 2^53` with [`BETA`]), then split in two halves whose sums over
+/// the blocks are exact too.
+const BLOCK: usize = 1024;
+/// Bits per slice: `(53 - 11) / 2`, as `BLOCK = 2^10` rows need 11 bits.
+const BETA: i32 = 21;
+/// Slices per column: 63 bits of each column below its largest value.
+const LEVELS: usize = 3;
+/// The split of a block product `v = hi 2^SPLIT + lo` (`|v| <= 2^52`): `|hi| <= 2^26` and
+/// `|lo| <= 2^25`, so that up to `2^26` blocks (`2^36` rows per shard) add up exactly.
+const SPLIT: i32 = 26;
+/// Rows per shard the exact sums allow.
+const MAX_SHARD_ROWS: usize = BLOCK << 26;
+
+/// The slice pairs `(s, t)`, `s <= t`, whose products are formed.
+fn pairs() -> impl Iterator<Item = (usize, usize)> {
+    (0..LEVELS).flat_map(|s| (s..LEVELS).map(move |t| (s, t)))
+}
+
+/// What a shard sends back.
+struct ShardGram {
+    /// Per column of `D`: every value has magnitude below `2^e`.
+    exponents: Vec<i32>,
+    /// The largest magnitude of each feature and target column.
+    largest: Vec<f64>,
+    /// Per pair of [`pairs`]: `S_s^T S_t` as its two exact halves (`p x p` row-major each).
+    products: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+/// The least `e` with `v < 2^e` (0 for `v = 0`).
+fn exponent_above(v: f64) -> i32 {
+    if v == 0.0 {
+        return 0;
+    }
+    let mut e = v.log2().floor() as i32 + 1;
+    while scale2(1.0, e) <= v {
+        e += 1;
+    }
+    while scale2(1.0, e - 1) > v {
+        e -= 1;
+    }
+    e
+}
+
+/// Rounds values below `2^51` in magnitude to integers (ties to even). On this machine's
+/// CPU backends, which run each operation as written, by adding and subtracting `1.5 2^52`
+/// (two vectorised passes, faster than flex's `round`); elsewhere (a GPU's fused
+/// kernels, a worker's unknown backend) by `round`.
+fn round(v: Tensor<2>, host: bool) -> Tensor<2> {
+    if host {
+        let magic = 1.5 * scale2(1.0, 52);
+        v.add_scalar(magic).sub_scalar(magic)
+    } else {
+        v.round()
+    }
+}
+
+/// `a^T b` over the rows of two slices as exact halves `(hi, lo)`, each `[1, p, p]`: the rows
+/// in blocks of [`BLOCK`] multiplied as one batch (the rows left over as one more product),
+/// each block's product split at `2^SPLIT` and the halves summed over the blocks.
+fn exact_product(a: &Tensor<2>, b: &Tensor<2>) -> (Tensor<3>, Tensor<3>) {
+    let [rows, p] = a.dims();
+    let blocks = rows / BLOCK;
+    let main = blocks * BLOCK;
+    let mut products = Vec::with_capacity(2);
+    if blocks > 0 {
+        let a3 = a.clone().slice(0..main).reshape([blocks, BLOCK, p]);
+        let b3 = b.clone().slice(0..main).reshape([blocks, BLOCK, p]);
+        products.push(a3.swap_dims(1, 2).matmul(b3));
+    }
+    if main < rows {
+        let rest = a
+            .clone()
+            .slice(main..rows)
+            .transpose()
+            .matmul(b.clone().slice(main..rows));
+        products.push(rest.reshape([1, p, p]));
+    }
+    let v = Tensor::cat(products, 0);
+    let hi = v.clone().mul_scalar(scale2(1.0, -SPLIT)).round();
+    let lo = v - hi.clone().mul_scalar(scale2(1.0, SPLIT));
+    (hi.sum_dim(0), lo.sum_dim(0))
+}
+
+/// The shard's exact Gram blocks (see the module documentation): one pass for the column
+/// maxima, one for the slices and their products, both on the shard's device.
+fn shard_gram(shard: &Dataset, intercept: bool) -> Result<ShardGram> {
+    let (n, m, k) = (shard.n_samples(), shard.n_features(), shard.n_targets());
+    if n > MAX_SHARD_ROWS {
+        return Err(Error::InvalidHyperparameter {
+            name: "rows per shard",
+            value: n.to_string(),
+            rule: "the sharded closed form sums at most 2^36 rows per shard exactly: use more \
+                   shards",
+        });
+    }
+    let lead = usize::from(intercept);
+    let p = lead + m + k;
+    let chunk = chunk_rows(shard);
+    let maxima = par_rows(
+        shard,
+        chunk,
+        || None,
+        |acc: &mut Option<Tensor<2>>, x, y| {
+            let big = Tensor::cat(vec![x.abs().max_dim(0), y.abs().max_dim(0)], 1);
+            *acc = Some(match acc.take() {
+                None => big,
+                Some(a) => a.max_pair(big),
+            });
+            Ok(())
+        },
+    )?;
+    let mut largest = vec![0.0f64; m + k];
+    for part in maxima.into_iter().flatten() {
+        for (a, b) in largest.iter_mut().zip(crate::device::read_f64(part)?) {
+            *a = a.max(b);
+        }
+    }
+    let exponents: Vec<i32> = (0..lead)
+        .map(|_| 1)
+        .chain(largest.iter().map(|&v| exponent_above(v)))
+        .collect();
+    let device = shard.device();
+    let dtype = shard.features().dtype();
+    let to_slice_units = Tensor::<2>::from_data(
+        TensorData::new(
+            exponents.iter().map(|&e| scale2(1.0, BETA - e)).collect(),
+            [1, p],
+        ),
+        (&device, dtype),
+    );
+    let step = scale2(1.0, BETA);
+    let host = crate::device::is_host_cpu(&device);
+    let n_pairs = pairs().count();
+    let parts = par_rows(
+        shard,
+        chunk,
+        || vec![(None, None); n_pairs],
+        |acc: &mut Vec<(Option<Tensor<3>>, Option<Tensor<3>>)>, x, y| {
+            let mut columns = Vec::with_capacity(3);
+            if intercept {
+                columns.push(Tensor::<2>::ones(
+                    [x.dims()[0], 1],
+                    (&x.device(), x.dtype()),
+                ));
+            }
+            columns.push(x);
+            columns.push(y);
+            // Exact: a power-of-two scaling, then rounding and exact differences.
+            let mut rest = Tensor::cat(columns, 1) * to_slice_units.clone();
+            let mut slices = Vec::with_capacity(LEVELS);
+            for s in 0..LEVELS {
+                let slice = round(rest.clone(), host);
+                if s + 1 < LEVELS {
+                    rest = (rest - slice.clone()).mul_scalar(step);
+                }
+                slices.push(slice);
+            }
+            for ((s, t), (hi_acc, lo_acc)) in pairs().zip(acc.iter_mut()) {
+                let (hi, lo) = exact_product(&slices[s], &slices[t]);
+                *hi_acc = Some(match hi_acc.take() {
+                    None => hi,
+                    Some(a) => a + hi,
+                });
+                *lo_acc = Some(match lo_acc.take() {
+                    None => lo,
+                    Some(a) => a + lo,
+                });
+            }
+            Ok(())
+        },
+    )?;
+    let mut products = vec![(vec![0.0; p * p], vec![0.0; p * p]); n_pairs];
+    for part in parts {
+        for ((hi, lo), (hi_sum, lo_sum)) in part.into_iter().zip(products.iter_mut()) {
+            // Integers below 2^53 in total: these sums are exact too.
+            if let Some(hi) = hi {
+                let values = crate::device::read_f64(hi)?;
+                hi_sum.iter_mut().zip(values).for_each(|(a, b)| *a += b);
+            }
+            if let Some(lo) = lo {
+                let values = crate::device::read_f64(lo)?;
+                lo_sum.iter_mut().zip(values).for_each(|(a, b)| *a += b);
+            }
+        }
+    }
+    Ok(ShardGram {
+        exponents,
+        largest,
+        products,
+    })
+}
+
+/// `D^T D` (`p x p`, row-major) in double-double from every shard's products:
+/// `sum_{s, t} S_s^T S_t 2^(e_j + e_l - (s + t + 2) beta)`, every term exact.
+fn combine(grams: &[ShardGram], p: usize) -> Vec<Dd> {
+    let mut g = vec![Dd::default(); p * p];
+    for shard in grams {
+        let e = &shard.exponents;
+        for ((s, t), (hi, lo)) in pairs().zip(&shard.products) {
+            let shift = (s + t + 2) as i32 * BETA;
+            for j in 0..p {
+                for l in 0..p {
+                    let (h, w) = (hi[j * p + l], lo[j * p + l]);
+                    if h == 0.0 && w == 0.0 {
+                        continue;
+                    }
+                    let term = Dd::new(w).add(scale2(h, SPLIT)).scale2(e[j] + e[l] - shift);
+                    g[j * p + l] = g[j * p + l].add_dd(term);
+                    if s != t {
+                        // The (t, s) pair: S_t^T S_s = (S_s^T S_t)^T.
+                        g[l * p + j] = g[l * p + j].add_dd(term);
+                    }
+                }
+            }
+        }
+    }
+    g
+}
+
+/// The upper Cholesky factor of a symmetric positive semidefinite `g` (`p x p`), in
+/// double-double. A pivot at or below `p 2^-104` of its diagonal entry (a column the earlier
+/// ones determine to the data's own rounding, or a zero column) leaves a zero row.
+fn cholesky(g: &[Dd], p: usize) -> Vec<Dd> {
+    let mut r = vec![Dd::default(); p * p];
+    for j in 0..p {
+        let mut d = g[j * p + j];
+        for i in 0..j {
+            d = d.sub_dd(r[i * p + j].mul_dd(r[i * p + j]));
+        }
+        let floor = g[j * p + j].value() * p as f64 * 2f64.powi(-104);
+        if d.value().is_nan() || d.value() <= floor {
+            continue;
+        }
+        let root = d.sqrt();
+        r[j * p + j] = root;
+        for l in j + 1..p {
+            let mut v = g[j * p + l];
+            for i in 0..j {
+                v = v.sub_dd(r[i * p + j].mul_dd(r[i * p + l]));
+            }
+            r[j * p + l] = v.div_dd(root);
+        }
+    }
+    r
+}
+
+/// The full-rank solution of target `t` by back substitution in double-double with `r`
+/// (`p x p`, the factor of `[1 | X | Y]` or `[X | Y]`): the weights, then (with the leading
+/// column of ones) the intercept from the factor's first row, without the cancellation of
+/// `mean(y) - mean(x) w` in `f64`. `None` on a zero pivot.
+fn solve_dd(r: &[Dd], p: usize, lead: usize, m: usize, t: usize) -> Option<(Vec<f64>, f64)> {
+    let at = |i: usize, j: usize| r[i * p + j];
+    let y = lead + m + t;
+    let mut w = vec![Dd::default(); m];
+    for i in (0..m).rev() {
+        let mut v = at(lead + i, y);
+        for (l, wl) in w.iter().enumerate().skip(i + 1) {
+            v = v.sub_dd(at(lead + i, lead + l).mul_dd(*wl));
+        }
+        let pivot = at(lead + i, lead + i);
+        if pivot.value() == 0.0 {
+            return None;
+        }
+        w[i] = v.div_dd(pivot);
+    }
+    let b = if lead == 1 {
+        let mut v = at(0, y);
+        for (j, wj) in w.iter().enumerate() {
+            v = v.sub_dd(at(0, 1 + j).mul_dd(*wj));
+        }
+        v.div_dd(at(0, 0)).value()
+    } else {
+        0.0
+    };
+    Some((w.iter().map(|v| v.value()).collect(), b))
+}
+
+/// `(Z^T Z)^-1` of the centred design from the factor's `m x m` block at `lead` (full rank),
+/// in double-double: `R^-1 R^-T`, `R^-1` by back substitution column by column.
+fn inverse_gram_dd(r: &[Dd], p: usize, lead: usize, m: usize) -> Vec<Vec<Dd>> {
+    let at = |i: usize, j: usize| r[(lead + i) * p + lead + j];
+    // Column c of R^-1, stored as rows: inv[c][i] = (R^-1)[i][c].
+    let inv: Vec<Vec<Dd>> = (0..m)
+        .map(|c| {
+            let mut x = vec![Dd::default(); m];
+            for i in (0..=c).rev() {
+                let mut v = if i == c { Dd::new(1.0) } else { Dd::default() };
+                for (l, xl) in x.iter().enumerate().take(c + 1).skip(i + 1) {
+                    v = v.sub_dd(at(i, l).mul_dd(*xl));
+                }
+                x[i] = v.div_dd(at(i, i));
+            }
+            x
+        })
+        .collect();
+    (0..m)
+        .map(|i| {
+            (0..m)
+                .map(|j| {
+                    inv.iter()
+                        .fold(Dd::default(), |acc, col| acc.add_dd(col[i].mul_dd(col[j])))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+impl LeastSquares {
+    /// The closed form of rows spread over devices ([`ShardedDataset`]): each shard computes
+    /// exact integer Gram blocks of its rows on its own device (a `linfit-worker`'s, or
+    /// local), this process combines them in double-double into the Gram matrix of
+    /// `[1 | X | Y]` and solves from its Cholesky factor (the module's documentation explains
+    /// why that is exact). The data never move; each shard sends `O(p^2)` numbers
+    /// (`p = 1 + m + k`).
+    ///
+    /// Accuracy: that of the in-memory QR path or better (the NIST StRD datasets split over
+    /// two shards meet the floors of the in-memory tests). `Solver::Svd` decides the rank and
+    /// solves from the SVD of the factor; every other solver decides the rank the same way and
+    /// solves full-rank designs by back substitution in double-double, and reports
+    /// [`Solver::Qr`]. The statistics, rank and null space are those of [`fit`](Self::fit).
+    /// The model is on this machine's CPU ([`crate::device::cpu`]) in `f64`.
+    ///
+    /// # Errors
+    /// [`Error::Worker`] naming the shard when its device fails, its worker dies or is
+    /// unreachable, or it does not answer within the data's
+    /// [`timeout`](ShardedDataset::timeout); [`Error::InvalidHyperparameter`] for a ridge
+    /// penalty (`alpha > 0`) or sample weights (both fitted in memory, by
+    /// [`fit`](Self::fit)), or shards in `f32` (the exact products need `f64`: start the
+    /// workers with `--precision f64`); [`Error::OutOfRange`] for data whose squares leave
+    /// `f64`'s range; as [`fit`](Self::fit).
+    pub fn fit_sharded(&self, data: &ShardedDataset) -> Result<LeastSquaresFit> {
+        self.check_rcond()?;
+        self.check_alpha()?;
+        if self.alpha > 0.0 {
+            return Err(Error::InvalidHyperparameter {
+                name: "alpha",
+                value: self.alpha.to_string(),
+                rule: "a ridge penalty is fitted in memory (LeastSquares::fit); sharded data \
+                       are fitted by ordinary least squares",
+            });
+        }
+        if data.shards().iter().any(|s| s.weights().is_some()) {
+            return Err(Error::InvalidHyperparameter {
+                name: "sample weights",
+                value: "given".into(),
+                rule: "weighted least squares is fitted in memory (LeastSquares::fit); \
+                       fit_sharded does not take sample weights yet",
+            });
+        }
+        if let Some(shard) = data
+            .shards()
+            .iter()
+            .find(|s| s.precision() != Precision::F64)
+        {
+            return Err(Error::InvalidHyperparameter {
+                name: "shard precision",
+                value: format!("{:?} on {:?}", shard.precision(), shard.device()),
+                rule: "the sharded closed form forms exact f64 products on each shard: load \
+                       the shards in f64 (linfit-worker --precision f64)",
+            });
+        }
+        let intercept = self.intercept;
+        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+        let lead = usize::from(intercept);
+        let p = lead + m + k;
+        let workers = ShardWorkers::start(data, move |shard, ()| shard_gram(shard, intercept))?;
+        for i in 0..data.shards().len() {
+            workers.send(i, ());
+        }
+        let grams = workers.answers("the Gram blocks of the closed form")?;
+        let mut largest = vec![0.0f64; m + k];
+        for g in &grams {
+            for (a, b) in largest.iter_mut().zip(&g.largest) {
+                *a = a.max(*b);
+            }
+        }
+        let gram = combine(&grams, p);
+        let r_dd = cholesky(&gram, p);
+        let means = |offset: usize, count: usize| -> Vec<f64> {
+            (0..count)
+                .map(|j| {
+                    if intercept {
+                        gram[offset + j].div_dd(gram[0]).value()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let (x_mean, y_mean) = (means(lead, m), means(lead + m, k));
+        let r: Vec<f64> = r_dd.iter().map(|v| v.value()).collect();
+        let factor = Factor::new(r, intercept, (x_mean, y_mean), largest);
+        let rule = match self.solver {
+            Solver::Svd => RankRule::Unscaled,
+            _ => RankRule::Scaled,
+        };
+        let exact: Vec<Option<(Vec<f64>, f64)>> =
+            (0..k).map(|t| solve_dd(&r_dd, p, lead, m, t)).collect();
+        let mut refined = vec![false; k];
+        let mut solution = solve_factor(factor, n, self.rcond, rule, |t, at: Refinable<'_>| {
+            Ok(match &exact[t] {
+                Some((w, _)) => {
+                    refined[t] = true;
+                    w.clone()
+                }
+                None => at.w,
+            })
+        })?;
+        if refined.iter().any(|&r| r) && solution.rank == m {
+            // The standard errors' (Z^T Z)^-1 in double-double too, in the solution's
+            // column-scaled coordinates.
+            let inverse = inverse_gram_dd(&r_dd, p, lead, m);
+            let d = &solution.column_scale;
+            solution.gram_pinv = (0..m)
+                .map(|i| {
+                    (0..m)
+                        .map(|j| inverse[i][j].value() * d[i] * d[j])
+                        .collect()
+                })
+                .collect();
+        }
+        if let Some(intercepts) = solution.intercepts.as_mut() {
+            for (t, b) in intercepts.iter_mut().enumerate() {
+                if let (true, Some((_, exact_b))) = (refined[t], &exact[t]) {
+                    *b = *exact_b;
+                }
+            }
+        }
+        let (features, targets) = data.names();
+        let about = About {
+            n,
+            device: crate::device::cpu(Precision::F64)?,
+            names: (features.clone(), targets.clone()),
+            data: None,
+            weighting: Weighting::none(n),
+            alpha: 0.0,
+        };
+        let used = match rule {
+            RankRule::Unscaled => Solver::Svd,
+            RankRule::Scaled => Solver::Qr,
+        };
+        LeastSquaresFit::from_solution(solution, used, intercept, about)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_widths_keep_every_sum_exact() {
+        // A block's product of two slices, each at most 2^BETA in magnitude, stays below 2^53.
+        assert!((BLOCK as f64) * scale2(1.0, 2 * BETA) <= scale2(1.0, 53));
+        // The halves: hi * 2^SPLIT + lo covers 2^52; their sums over 2^26 blocks stay exact.
+        assert!(scale2(1.0, 52 - SPLIT) * (MAX_SHARD_ROWS / BLOCK) as f64 <= scale2(1.0, 53));
+        assert!(BETA * LEVELS as i32 >= 60);
+    }
+
+    #[test]
+    fn exponents_bound_the_values() {
+        for v in [1.0, 0.75, 1e-300, 3.0, 4.0, 1e300, f64::MIN_POSITIVE] {
+            let e = exponent_above(v);
+            assert!(v < scale2(1.0, e) && v >= scale2(1.0, e - 1), "{v}");
+        }
+        assert_eq!(exponent_above(0.0), 0);
+    }
+
+    /// A rank-deficient Gram matrix: the dependent column gets a zero row, the rest is the
+    /// plain factor (checked against `R^T R = G`).
+    #[test]
+    fn cholesky_leaves_a_zero_row_for_a_dependent_column() {
+        // Columns a = (1, 2, 3), b = 2 a, c = (1, 0, 1).
+        let cols = [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]];
+        let p = 3;
+        let g: Vec<Dd> = (0..p * p)
+            .map(|i| {
+                let (j, l) = (i / p, i % p);
+                Dd::new((0..3).map(|r| cols[j][r] * cols[l][r]).sum())
+            })
+            .collect();
+        let r = cholesky(&g, p);
+        assert!((1..p).all(|l| r[p + l].value() == 0.0), "row 1 is zero");
+        for j in 0..p {
+            for l in 0..p {
+                let rtr: f64 = (0..p)
+                    .map(|i| r[i * p + j].value() * r[i * p + l].value())
+                    .sum();
+                assert!((rtr - g[j * p + l].value()).abs() < 1e-12, "({j}, {l})");
+            }
+        }
+    }
+}
