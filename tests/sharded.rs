@@ -231,10 +231,15 @@ fn sharded_settings_and_shapes_are_checked() {
         .with_epochs(500)
         .init()
         .unwrap();
-    assert!(matches!(
-        diverging.fit_sharded(start(), &sharded),
-        Err(Error::Diverged { .. })
-    ));
+    // As fit: the same training loop, the same read points (step 256 here).
+    let got = diverging.fit_sharded(start(), &sharded);
+    let whole = diverging.fit(start(), &data);
+    match (got, whole) {
+        (Err(Error::Diverged { step: a, .. }), Err(Error::Diverged { step: b, .. })) => {
+            assert_eq!(a, b)
+        }
+        other => panic!("expected two divergences, got {other:?}"),
+    }
 }
 
 /// Same numbers, names and statistics as `LeastSquares::fit` on the whole data (an independent

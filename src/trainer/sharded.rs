@@ -1,31 +1,33 @@
 //! [`Trainer::fit_sharded`]: one optimizer step from the gradients of every shard, each
-//! computed where its rows live.
+//! computed where its rows live, through the training loop of [`Trainer::fit`] (a
+//! [`TrainSource`] whose batches are jobs for the shards).
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use super::{Fitted, LogEntry, StopReason, StoppingRule, Trainer};
-use crate::data::{Dataset, ShardWorkers, ShardedDataset, index_tensor};
+use super::{Batch, Divergence, Fitted, Gradients, TrainSource, Trainer};
+use crate::data::{Dataset, Names, ShardWorkers, ShardedDataset, index_tensor};
 use crate::device::read_f64;
 use crate::loss::Loss;
 use crate::model::LinearModel;
-use crate::optim::Sgd;
-use crate::schedule::Schedule;
 use crate::{Error, Result};
 
-/// One step's work for a shard: the parameters, and the shard's rows of this step (all when
-/// `None`).
+/// One job for a shard: the parameters, the shard's rows (all when `None`), and whether the
+/// gradients are wanted or only the loss.
 struct Job {
     weights: Arc<Vec<f64>>,
     bias: Option<Arc<Vec<f64>>>,
     rows: Option<Vec<i64>>,
+    gradients: bool,
 }
 
-/// A shard's answer: its sum of (weighted) squared errors and their gradients.
+/// A shard's answer: its sum of (weighted) squared errors and, when asked, their gradients.
 struct Partial {
     sum: f64,
     weight_grad: Vec<f64>,
@@ -33,8 +35,8 @@ struct Partial {
 }
 
 /// The sum of squared errors of `job`'s rows of `shard` under its parameters, and the sum's
-/// gradients, read back (`m k + k + 1` numbers).
-fn shard_gradients(shard: &Dataset, job: Job) -> Result<Partial> {
+/// gradients when asked, read back (`m k + k + 1` numbers).
+fn shard_work(shard: &Dataset, job: Job) -> Result<Partial> {
     let device = shard.device();
     let m = shard.n_features();
     let model = LinearModel::from_values(
@@ -44,15 +46,30 @@ fn shard_gradients(shard: &Dataset, job: Job) -> Result<Partial> {
         &device,
     )?;
     let rows = job.rows.as_deref().map(|r| index_tensor(r, &device));
+    let (x, y) = (shard.features(), shard.targets());
+    if !job.gradients {
+        let (x, y, w) = match &rows {
+            None => (x, y, shard.weights()),
+            Some(r) => (
+                x.select(0, r.clone()),
+                y.select(0, r.clone()),
+                shard.weights().map(|w| w.select(0, r.clone())),
+            ),
+        };
+        let predictions = model.valid().forward(x);
+        let sum = match w {
+            None => Loss::SumSquared.forward(predictions, y),
+            Some(w) => Loss::SumSquared.forward_weighted(predictions, y, w),
+        };
+        return Ok(Partial {
+            sum: crate::device::read_scalar(sum)?,
+            weight_grad: Vec::new(),
+            bias_grad: Vec::new(),
+        });
+    }
     let (sum, weight_grad, bias_grad) = match shard.weights_and_mean() {
-        None => model.loss_and_gradients(shard.features(), shard.targets(), rows, Loss::SumSquared),
-        Some(w) => model.weighted_loss_and_gradients(
-            shard.features(),
-            shard.targets(),
-            w,
-            rows,
-            Loss::SumSquared,
-        ),
+        None => model.loss_and_gradients(x, y, rows, Loss::SumSquared),
+        Some(w) => model.weighted_loss_and_gradients(x, y, w, rows, Loss::SumSquared),
     };
     Ok(Partial {
         sum: read_f64(sum)?.first().copied().unwrap_or(f64::NAN),
@@ -62,6 +79,220 @@ fn shard_gradients(shard: &Dataset, job: Job) -> Result<Partial> {
             None => Vec::new(),
         },
     })
+}
+
+/// Whether every parameter is finite.
+fn finite((weights, bias): &(Vec<f64>, Option<Vec<f64>>)) -> bool {
+    weights
+        .iter()
+        .chain(bias.iter().flatten())
+        .all(|v| v.is_finite())
+}
+
+/// The batches of sharded training: each step a job per shard (its part of the step's rows),
+/// the answers summed here.
+struct ShardedSource<'a> {
+    data: &'a ShardedDataset,
+    workers: ShardWorkers<Job, Partial>,
+    steps_per_epoch: usize,
+    shuffle: bool,
+    /// Per shard: its generator and its rows' order this epoch.
+    orders: Vec<(StdRng, Vec<i64>)>,
+    /// The next step of the epoch.
+    part: usize,
+    /// The rows of the last batch given, per shard (all when `None`).
+    current: Vec<Option<Vec<i64>>>,
+    /// Steps run, for the messages of a shard that fails.
+    jobs_sent: usize,
+}
+
+impl<'a> ShardedSource<'a> {
+    fn new(data: &'a ShardedDataset, trainer: &Trainer) -> Result<Self> {
+        let cfg = &trainer.config;
+        let n = data.n_samples();
+        let batch = cfg.batch_size.unwrap_or(n).min(n);
+        let orders = data
+            .shards()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                (
+                    StdRng::seed_from_u64(seed),
+                    (0..s.n_samples() as i64).collect(),
+                )
+            })
+            .collect();
+        Ok(Self {
+            data,
+            workers: ShardWorkers::start(data, shard_work)?,
+            steps_per_epoch: n.div_ceil(batch),
+            shuffle: cfg.shuffle,
+            orders,
+            part: 0,
+            current: vec![None; data.shards().len()],
+            jobs_sent: 0,
+        })
+    }
+
+    /// Every shard's answer for `model` on its rows `rows` (per shard; all when `None`),
+    /// summed: the sum of squared errors and, when asked, its gradients.
+    fn ask(
+        &mut self,
+        (weights, bias): (Vec<f64>, Option<Vec<f64>>),
+        rows: &[Option<Vec<i64>>],
+        gradients: bool,
+    ) -> Result<Partial> {
+        let (weights, bias) = (Arc::new(weights), bias.map(Arc::new));
+        for (i, rows) in rows.iter().enumerate() {
+            let job = Job {
+                weights: weights.clone(),
+                bias: bias.clone(),
+                rows: rows.clone(),
+                gradients,
+            };
+            self.workers.send(i, job);
+        }
+        let what = format!("job {} of the training", self.jobs_sent);
+        self.jobs_sent += 1;
+        let (m, k) = (self.data.n_features(), self.data.n_targets());
+        let mut total = Partial {
+            sum: 0.0,
+            weight_grad: vec![0.0; if gradients { m * k } else { 0 }],
+            bias_grad: vec![0.0; if gradients && bias.is_some() { k } else { 0 }],
+        };
+        for partial in self.workers.answers(&what)? {
+            total.sum += partial.sum;
+            for (a, b) in total.weight_grad.iter_mut().zip(&partial.weight_grad) {
+                *a += b;
+            }
+            for (a, b) in total.bias_grad.iter_mut().zip(&partial.bias_grad) {
+                *a += b;
+            }
+        }
+        Ok(total)
+    }
+
+    /// The factor from a sum of squared errors over `rows` rows to the loss: the mean over
+    /// `k rows mean(w)`, as [`Trainer::fit`] divides a batch's.
+    fn scale(&self, kind: Loss, rows: usize) -> f64 {
+        match kind {
+            Loss::SumSquared => 1.0,
+            Loss::MeanSquared => {
+                1.0 / (self.data.n_targets() as f64 * rows as f64 * self.data.mean_weight())
+            }
+        }
+    }
+
+    fn parameters(model: &LinearModel) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        Ok((model.try_weights()?, model.try_bias()?))
+    }
+}
+
+impl TrainSource for ShardedSource<'_> {
+    fn n_samples(&self) -> usize {
+        self.data.n_samples()
+    }
+
+    fn names(&self) -> (Names, Names) {
+        let (features, targets) = self.data.names();
+        (features.clone(), targets.clone())
+    }
+
+    fn is_full_batch(&self) -> bool {
+        self.steps_per_epoch == 1
+    }
+
+    /// The whole data's losses under the initial and the zero model: two rounds of jobs.
+    fn divergence(&mut self, kind: Loss, model: &LinearModel) -> Result<Divergence> {
+        let n = self.data.n_samples();
+        let all = vec![None; self.data.shards().len()];
+        let initial = self.ask(Self::parameters(model)?, &all, false)?.sum;
+        let zero = vec![0.0; self.data.n_features() * self.data.n_targets()];
+        let zero = self.ask((zero, None), &all, false)?.sum;
+        let scale = self.scale(kind, n);
+        Divergence::from_losses(kind, initial * scale, zero * scale, n)
+    }
+
+    fn start_epoch(&mut self) -> Result<()> {
+        self.part = 0;
+        if self.shuffle && self.steps_per_epoch > 1 {
+            for (rng, order) in &mut self.orders {
+                order.shuffle(rng);
+            }
+        }
+        Ok(())
+    }
+
+    /// The step's rows: each shard's `part`-th of `steps_per_epoch` contiguous parts of its
+    /// order (all its rows for full batch).
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        if self.part == self.steps_per_epoch {
+            return Ok(None);
+        }
+        let (part, steps) = (self.part, self.steps_per_epoch);
+        self.current = self
+            .orders
+            .iter()
+            .map(|(_, order)| {
+                (steps > 1).then(|| {
+                    let size = order.len();
+                    order[part * size / steps..(part + 1) * size / steps].to_vec()
+                })
+            })
+            .collect();
+        self.part += 1;
+        let len = self
+            .current
+            .iter()
+            .zip(self.data.shards())
+            .map(|(rows, shard)| rows.as_ref().map_or(shard.n_samples(), Vec::len))
+            .sum();
+        Ok(Some(Batch { tensors: None, len }))
+    }
+
+    fn gradients(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<Gradients> {
+        let rows = self.current.clone();
+        let parameters = Self::parameters(model)?;
+        let (m, k) = (self.data.n_features(), self.data.n_targets());
+        let total = if finite(&parameters) {
+            self.ask(parameters, &rows, true)?
+        } else {
+            // Diverged parameters (the shards refuse to build a model of them): NaN, which
+            // the training loop reports as divergence at its next read, as `fit` does.
+            Partial {
+                sum: f64::NAN,
+                weight_grad: vec![f64::NAN; m * k],
+                bias_grad: vec![f64::NAN; k],
+            }
+        };
+        let scale = self.scale(kind, batch.len);
+        let device = model.device();
+        let dtype = model.weight_param().val().dtype();
+        let tensor = |values: Vec<f64>, shape: Vec<usize>| {
+            TensorData::new(
+                values.iter().map(|g| g * scale).collect::<Vec<f64>>(),
+                shape,
+            )
+        };
+        let loss = Tensor::<1>::from_data(tensor(vec![total.sum], vec![1]), (&device, dtype));
+        let gw = Tensor::<2>::from_data(tensor(total.weight_grad, vec![m, k]), (&device, dtype));
+        let gb = model
+            .has_bias()
+            .then(|| Tensor::<1>::from_data(tensor(total.bias_grad, vec![k]), (&device, dtype)));
+        Ok((loss, gw, gb))
+    }
+
+    /// The last batch's loss: the same rows, one more round of jobs.
+    fn batch_loss(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<f64> {
+        let rows = self.current.clone();
+        let parameters = Self::parameters(model)?;
+        if !finite(&parameters) {
+            return Ok(f64::NAN);
+        }
+        let total = self.ask(parameters, &rows, false)?;
+        Ok(total.sum * self.scale(kind, batch.len))
+    }
 }
 
 impl Trainer {
@@ -82,8 +313,11 @@ impl Trainer {
     ///   and the shard's index), and a step combines the shards' parts: about `b` rows, every
     ///   row once per epoch. Reproducible, but not the batches of `fit`.
     ///
-    /// The optimizer, loss, schedule, log and stopping rule are those of `fit`; divergence is
-    /// a non-finite loss or parameters. Not supported here: `validation_fraction`.
+    /// The optimizer, loss, schedule, log, stopping rule and divergence rule are those of
+    /// `fit` (the same training loop: each step's loss is already here, so reading it costs
+    /// nothing; the divergence rule's reference takes two rounds of loss-only jobs before the
+    /// first step, and the closing check one after the last). Not supported here:
+    /// `validation_fraction`.
     ///
     /// # Errors
     /// [`Error::Worker`] naming the shard when its device fails, its worker dies or is
@@ -116,155 +350,7 @@ impl Trainer {
                 right: format!("{:?}", data.shards()[0].precision()),
             });
         }
-        let (m, k) = (data.n_features(), data.n_targets());
-        let n = data.n_samples();
-        let device = model.device();
-        let workers = ShardWorkers::start(data, shard_gradients)?;
-
-        let mut model = model.untracked();
-        let mut optim: Sgd = cfg.optimizer.init()?;
-        let mut schedule = cfg.schedule.as_ref().map(Schedule::init).transpose()?;
-        if let Some(s) = &schedule {
-            optim.set_lr(s.lr())?;
-        }
-        let mut stopping = cfg
-            .tol
-            .map(|tol| StoppingRule::new(tol, cfg.n_iter_no_change));
-        let batch = cfg.batch_size.unwrap_or(n).min(n);
-        let steps_per_epoch = n.div_ceil(batch);
-        let mut orders: Vec<(StdRng, Vec<i64>)> = data
-            .shards()
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                (
-                    StdRng::seed_from_u64(seed),
-                    (0..s.n_samples() as i64).collect(),
-                )
-            })
-            .collect();
-        let (mut history, mut step, mut epochs_run) = (Vec::new(), 0usize, 0usize);
-        let mut stop = StopReason::EpochsDone;
-
-        'epochs: for epoch in 0..cfg.epochs {
-            epochs_run = epoch + 1;
-            if cfg.shuffle && steps_per_epoch > 1 {
-                for (rng, order) in &mut orders {
-                    order.shuffle(rng);
-                }
-            }
-            let mut epoch_sum = 0.0;
-            for part in 0..steps_per_epoch {
-                let weights = Arc::new(model.try_weights()?);
-                let bias = model.try_bias()?.map(Arc::new);
-                let mut rows_in_step = 0;
-                for (i, ((_, order), shard)) in orders.iter().zip(data.shards()).enumerate() {
-                    let rows = (steps_per_epoch > 1).then(|| {
-                        let sizes = shard.n_samples();
-                        let (lo, hi) = (
-                            part * sizes / steps_per_epoch,
-                            (part + 1) * sizes / steps_per_epoch,
-                        );
-                        order[lo..hi].to_vec()
-                    });
-                    rows_in_step += rows.as_ref().map_or(shard.n_samples(), Vec::len);
-                    let job = Job {
-                        weights: weights.clone(),
-                        bias: bias.clone(),
-                        rows,
-                    };
-                    workers.send(i, job);
-                }
-                let (mut sum, mut weight_grad, mut bias_grad) =
-                    (0.0, vec![0.0; m * k], vec![0.0; k]);
-                for partial in workers.answers(&format!("step {step}"))? {
-                    sum += partial.sum;
-                    for (a, b) in weight_grad.iter_mut().zip(&partial.weight_grad) {
-                        *a += b;
-                    }
-                    for (a, b) in bias_grad.iter_mut().zip(&partial.bias_grad) {
-                        *a += b;
-                    }
-                }
-                // The mean over a step's rows divides by k b mean(w), as Trainer::fit does.
-                let scale = match cfg.loss {
-                    Loss::SumSquared => 1.0,
-                    Loss::MeanSquared => {
-                        1.0 / (k as f64 * rows_in_step as f64 * data.mean_weight())
-                    }
-                };
-                let loss = sum * scale;
-                if !loss.is_finite() {
-                    return Err(Error::Diverged {
-                        step,
-                        epoch,
-                        loss,
-                        hint: "lower the learning rate, or standardise the data".into(),
-                    });
-                }
-                if cfg.log_every.is_some_and(|every| step % every == 0) {
-                    let entry = LogEntry { step, epoch, loss };
-                    log::debug!("linfit: sharded step {step} epoch {epoch} loss {loss:e}");
-                    history.push(entry);
-                }
-                epoch_sum += sum;
-                let gw = Tensor::<2>::from_data(
-                    TensorData::new(
-                        weight_grad.iter().map(|g| g * scale).collect::<Vec<f64>>(),
-                        [m, k],
-                    ),
-                    (&device, model.weight_param().val().dtype()),
-                );
-                let gb = model.has_bias().then(|| {
-                    Tensor::<1>::from_data(
-                        TensorData::new(
-                            bias_grad.iter().map(|g| g * scale).collect::<Vec<f64>>(),
-                            [k],
-                        ),
-                        (&device, model.weight_param().val().dtype()),
-                    )
-                });
-                optim.zero_grad();
-                optim.accumulate(Some(gw), gb);
-                model = optim.update_model(model, false)?;
-                step += 1;
-            }
-            let epoch_loss = match cfg.loss {
-                Loss::SumSquared => epoch_sum,
-                Loss::MeanSquared => epoch_sum / (k as f64 * n as f64 * data.mean_weight()),
-            };
-            if let Some(s) = schedule.as_mut() {
-                s.step(epoch_loss);
-                optim.set_lr(s.lr())?;
-            }
-            if let Some(rule) = stopping.as_mut()
-                && rule.update(epoch_loss)
-            {
-                stop = StopReason::Converged;
-                break 'epochs;
-            }
-        }
-        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
-        if !finite(&model.try_weights()?) || !finite(&model.try_bias()?.unwrap_or_default()) {
-            return Err(Error::Diverged {
-                step,
-                epoch: epochs_run.saturating_sub(1),
-                loss: f64::NAN,
-                hint: "the parameters are not finite: lower the learning rate".into(),
-            });
-        }
-        let (features, targets) = data.names();
-        let model = model
-            .tracked()
-            .with_recorded_names(features.clone(), targets.clone());
-        Ok(Fitted {
-            model,
-            history,
-            stop,
-            steps: step,
-            epochs: epochs_run,
-            validation: None,
-        })
+        let mut source = ShardedSource::new(data, self)?;
+        self.train(model, &mut source, None, |_| ControlFlow::Continue(()))
     }
 }
