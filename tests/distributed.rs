@@ -20,11 +20,16 @@ struct Worker {
 
 impl Worker {
     fn start(precision: &str, token: Option<&str>) -> Worker {
+        Self::start_logging(precision, token, Stdio::null())
+    }
+
+    /// A worker whose log (stderr) goes to `log`.
+    fn start_logging(precision: &str, token: Option<&str>, log: Stdio) -> Worker {
         let mut command = Command::new(env!("CARGO_BIN_EXE_linfit-worker"));
         command
             .args(["--listen", "127.0.0.1:0", "--precision", precision])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .env_remove("LINFIT_WORKER_TOKEN");
         if let Some(token) = token {
             command.env("LINFIT_WORKER_TOKEN", token);
@@ -203,6 +208,29 @@ fn unreachable_refused_and_wrong_addresses_are_errors() {
         device::remote(&guarded.address, Precision::F64),
         Err(Error::Worker { .. })
     ));
+}
+
+/// A client of another linfit version is refused, and the worker's log says why: the
+/// credential is built here by hand with another version, as an older client would send it.
+#[test]
+fn a_client_of_another_version_is_refused() {
+    use linfit::burn::tensor::remote::{ConnectError, RemoteHost};
+    let mut worker = Worker::start_logging("f64", None, Stdio::piped());
+    let credential = "linfit/0.0.1/f64//test-nonce";
+    let host = RemoteHost::websocket(&worker.address).with_credential(credential);
+    match Device::remote_options(&host).init() {
+        Err(ConnectError::Unauthorized) => {}
+        Err(other) => panic!("expected a refusal, got {other}"),
+        Ok(_) => panic!("a client of another version was served"),
+    }
+    worker.child.kill().unwrap();
+    worker.child.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut worker.child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains("another linfit version (\"0.0.1\""),
+        "the worker's log: {log}"
+    );
 }
 
 /// SIGTERM stops a worker cleanly: exit status 0 (Burn's serve returns on the signal).
