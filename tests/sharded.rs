@@ -357,6 +357,56 @@ fn closed_form_of_many_rows_with_an_offset() {
     close(&fit.sse(), &whole.sse(), 1e-9);
 }
 
+/// Weighted least squares over shards: the in-memory weighted fit's numbers and statistics
+/// (statsmodels' WLS there, tested in `tests/weighted_lstsq.rs`), zero weights included.
+#[test]
+fn weighted_closed_form_equals_the_in_memory_weighted_fit() {
+    let data = data(300);
+    let weights: Vec<f64> = (0..300)
+        .map(|i| {
+            if i % 17 == 0 {
+                0.0
+            } else {
+                0.5 + ((i * 7) % 5) as f64
+            }
+        })
+        .collect();
+    let data = data.with_weights(&weights).unwrap();
+    let cpu = dev();
+    for intercept in [true, false] {
+        let ls = LeastSquares::new().with_intercept(intercept);
+        let whole = ls.fit(&data).unwrap();
+        let sharded =
+            ShardedDataset::split(&data, &[cpu.clone(), cpu.clone(), cpu.clone()]).unwrap();
+        let fit = ls.fit_sharded(&sharded).unwrap();
+        assert_eq!(fit.n_samples(), whole.n_samples());
+        assert_eq!(fit.weight_total(), whole.weight_total());
+        close(&fit.model().weights(), &whole.model().weights(), 1e-12);
+        close(
+            &fit.model().bias().unwrap_or_default(),
+            &whole.model().bias().unwrap_or_default(),
+            1e-12,
+        );
+        close(&fit.sse(), &whole.sse(), 1e-10);
+        let (a, b) = (fit.summary(), whole.summary());
+        for (ta, tb) in a.targets.iter().zip(&b.targets) {
+            for (ca, cb) in ta
+                .intercept
+                .iter()
+                .chain(&ta.coefficients)
+                .zip(tb.intercept.iter().chain(&tb.coefficients))
+            {
+                close(&[ca.std_error.unwrap()], &[cb.std_error.unwrap()], 1e-10);
+            }
+            close(
+                &[ta.r_squared, ta.log_likelihood, ta.aic],
+                &[tb.r_squared, tb.log_likelihood, tb.aic],
+                1e-10,
+            );
+        }
+    }
+}
+
 #[test]
 fn closed_form_refuses_what_it_does_not_fit() {
     let data = data(10);
@@ -365,14 +415,5 @@ fn closed_form_refuses_what_it_does_not_fit() {
     assert!(matches!(
         LeastSquares::new().with_alpha(1.0).fit_sharded(&sharded),
         Err(Error::InvalidHyperparameter { name: "alpha", .. })
-    ));
-    let weighted = data.clone().with_weights(&[1.0; 10]).unwrap();
-    let sharded = ShardedDataset::split(&weighted, &[cpu.clone(), cpu.clone()]).unwrap();
-    assert!(matches!(
-        LeastSquares::new().fit_sharded(&sharded),
-        Err(Error::InvalidHyperparameter {
-            name: "sample weights",
-            ..
-        })
     ));
 }

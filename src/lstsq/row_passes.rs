@@ -33,6 +33,16 @@ pub(crate) fn par_rows<T: Send>(
     init: impl Fn() -> T + Sync,
     work: impl Fn(&mut T, Tensor<2>, Tensor<2>) -> Result<()> + Sync,
 ) -> Result<Vec<T>> {
+    par_row_ranges(data, chunk, init, |state, _, x, y| work(state, x, y))
+}
+
+/// [`par_rows`], `work` also told each chunk's rows (`start..end`).
+pub(crate) fn par_row_ranges<T: Send>(
+    data: &Dataset,
+    chunk: usize,
+    init: impl Fn() -> T + Sync,
+    work: impl Fn(&mut T, std::ops::Range<usize>, Tensor<2>, Tensor<2>) -> Result<()> + Sync,
+) -> Result<Vec<T>> {
     let n = data.n_samples();
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
@@ -48,8 +58,9 @@ pub(crate) fn par_rows<T: Send>(
                 scope.spawn(move || -> Result<T> {
                     let mut state = init();
                     for start in (a..b).step_by(chunk) {
-                        let (x, y) = data.rows(start, (start + chunk).min(b));
-                        work(&mut state, x, y)?;
+                        let end = (start + chunk).min(b);
+                        let (x, y) = data.rows(start, end);
+                        work(&mut state, start..end, x, y)?;
                     }
                     Ok(state)
                 })

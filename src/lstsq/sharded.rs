@@ -30,7 +30,7 @@
 use burn::tensor::{Tensor, TensorData};
 
 use super::double_double::Dd;
-use super::row_passes::par_rows;
+use super::row_passes::par_row_ranges;
 use super::streamed_qr::{Factor, RankRule, Refinable, solve_factor};
 use super::{About, LeastSquares, LeastSquaresFit, Solver, Weighting};
 use crate::data::{Dataset, ShardWorkers, ShardedDataset};
@@ -131,8 +131,11 @@ fn exact_product(a: &Tensor<2>, b: &Tensor<2>) -> (Tensor<3>, Tensor<3>) {
 }
 
 /// The shard's exact Gram blocks (see the module documentation): one pass for the column
-/// maxima, one for the slices and their products, both on the shard's device.
-fn shard_gram(shard: &Dataset, intercept: bool) -> Result<ShardGram> {
+/// maxima, one for the slices and their products, both on the shard's device. With sample
+/// weights, `weight_scale` (one over the largest weight of all shards) gives the rows' factors
+/// `sqrt(w / largest)`: the Gram matrix of the weighted rows, whose leading column is those
+/// factors instead of ones.
+fn shard_gram(shard: &Dataset, intercept: bool, weight_scale: Option<f64>) -> Result<ShardGram> {
     let (n, m, k) = (shard.n_samples(), shard.n_features(), shard.n_targets());
     if n > MAX_SHARD_ROWS {
         return Err(Error::InvalidHyperparameter {
@@ -145,11 +148,24 @@ fn shard_gram(shard: &Dataset, intercept: bool) -> Result<ShardGram> {
     let lead = usize::from(intercept);
     let p = lead + m + k;
     let chunk = chunk_rows(shard);
-    let maxima = par_rows(
+    // The rows' factors sqrt(w / largest) of a chunk, as a column.
+    let factors = |rows: std::ops::Range<usize>| -> Option<Tensor<2>> {
+        let scale = weight_scale?;
+        let count = rows.len();
+        let w = shard.weights()?.slice(rows);
+        Some(w.mul_scalar(scale).sqrt().reshape([count, 1]))
+    };
+    let weighted = |x: Tensor<2>, root: &Option<Tensor<2>>| match root {
+        Some(r) => x * r.clone(),
+        None => x,
+    };
+    let maxima = par_row_ranges(
         shard,
         chunk,
         || None,
-        |acc: &mut Option<Tensor<2>>, x, y| {
+        |acc: &mut Option<Tensor<2>>, rows, x, y| {
+            let root = factors(rows);
+            let (x, y) = (weighted(x, &root), weighted(y, &root));
             let big = Tensor::cat(vec![x.abs().max_dim(0), y.abs().max_dim(0)], 1);
             *acc = Some(match acc.take() {
                 None => big,
@@ -180,20 +196,21 @@ fn shard_gram(shard: &Dataset, intercept: bool) -> Result<ShardGram> {
     let step = scale2(1.0, BETA);
     let host = crate::device::is_host_cpu(&device);
     let n_pairs = pairs().count();
-    let parts = par_rows(
+    let parts = par_row_ranges(
         shard,
         chunk,
         || vec![(None, None); n_pairs],
-        |acc: &mut Vec<(Option<Tensor<3>>, Option<Tensor<3>>)>, x, y| {
+        |acc: &mut Vec<(Option<Tensor<3>>, Option<Tensor<3>>)>, rows, x, y| {
+            let root = factors(rows);
             let mut columns = Vec::with_capacity(3);
             if intercept {
-                columns.push(Tensor::<2>::ones(
-                    [x.dims()[0], 1],
-                    (&x.device(), x.dtype()),
-                ));
+                columns.push(match &root {
+                    Some(r) => r.clone(),
+                    None => Tensor::<2>::ones([x.dims()[0], 1], (&x.device(), x.dtype())),
+                });
             }
-            columns.push(x);
-            columns.push(y);
+            columns.push(weighted(x, &root));
+            columns.push(weighted(y, &root));
             // Exact: a power-of-two scaling, then rounding and exact differences.
             let mut rest = Tensor::cat(columns, 1) * to_slice_units.clone();
             let mut slices = Vec::with_capacity(LEVELS);
@@ -354,6 +371,33 @@ fn inverse_gram_dd(r: &[Dd], p: usize, lead: usize, m: usize) -> Vec<Vec<Dd>> {
         .collect()
 }
 
+/// The rows of positive weight and the weights' effect on the statistics (as weighted least
+/// squares in memory), or `None` without sample weights.
+fn sample_weights(data: &ShardedDataset) -> Option<(usize, Weighting)> {
+    let shards = data.shards();
+    if shards.iter().all(|s| s.weight_values().is_none()) {
+        return None;
+    }
+    let all = || {
+        shards
+            .iter()
+            .flat_map(|s| s.weight_values_or_ones().into_owned())
+            .filter(|&w| w > 0.0)
+    };
+    let largest = all().fold(0.0, f64::max);
+    let positive = all().count();
+    let log_sum = all().map(f64::ln).sum();
+    let total = super::double_double::sum(all().map(|w| w / largest));
+    Some((
+        positive,
+        Weighting {
+            total,
+            log_sum,
+            scale: largest,
+        },
+    ))
+}
+
 impl LeastSquares {
     /// The closed form of rows spread over devices ([`ShardedDataset`]): each shard computes
     /// exact integer Gram blocks of its rows on its own device (a `linfit-worker`'s, or
@@ -367,14 +411,16 @@ impl LeastSquares {
     /// solves from the SVD of the factor; every other solver decides the rank the same way and
     /// solves full-rank designs by back substitution in double-double, and reports
     /// [`Solver::Qr`]. The statistics, rank and null space are those of [`fit`](Self::fit).
-    /// The model is on this machine's CPU ([`crate::device::cpu`]) in `f64`.
+    /// Sample weights ([`Dataset::with_weights`](crate::Dataset::with_weights) before the
+    /// split) give weighted least squares, as `fit` does: each shard weights its rows by
+    /// `sqrt(w / largest)` before the exact products. The model is on this machine's CPU
+    /// ([`crate::device::cpu`]) in `f64`.
     ///
     /// # Errors
     /// [`Error::Worker`] naming the shard when its device fails, its worker dies or is
     /// unreachable, or it does not answer within the data's
     /// [`timeout`](ShardedDataset::timeout); [`Error::InvalidHyperparameter`] for a ridge
-    /// penalty (`alpha > 0`) or sample weights (both fitted in memory, by
-    /// [`fit`](Self::fit)), or shards in `f32` (the exact products need `f64`: start the
+    /// penalty (`alpha > 0`: fitted in memory, by [`fit`](Self::fit)), or shards in `f32` (the exact products need `f64`: start the
     /// workers with `--precision f64`); [`Error::OutOfRange`] for data whose squares leave
     /// `f64`'s range; as [`fit`](Self::fit).
     pub fn fit_sharded(&self, data: &ShardedDataset) -> Result<LeastSquaresFit> {
@@ -386,14 +432,6 @@ impl LeastSquares {
                 value: self.alpha.to_string(),
                 rule: "a ridge penalty is fitted in memory (LeastSquares::fit); sharded data \
                        are fitted by ordinary least squares",
-            });
-        }
-        if data.shards().iter().any(|s| s.weights().is_some()) {
-            return Err(Error::InvalidHyperparameter {
-                name: "sample weights",
-                value: "given".into(),
-                rule: "weighted least squares is fitted in memory (LeastSquares::fit); \
-                       fit_sharded does not take sample weights yet",
             });
         }
         if let Some(shard) = data
@@ -409,10 +447,18 @@ impl LeastSquares {
             });
         }
         let intercept = self.intercept;
-        let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
+        let (m, k) = (data.n_features(), data.n_targets());
         let lead = usize::from(intercept);
         let p = lead + m + k;
-        let workers = ShardWorkers::start(data, move |shard, ()| shard_gram(shard, intercept))?;
+        // Sample weights, from the copy every shard keeps here: divided by the largest (as in
+        // memory), rows of weight zero count for nothing.
+        let (n, weighting, weight_scale) = match sample_weights(data) {
+            None => (data.n_samples(), Weighting::none(data.n_samples()), None),
+            Some((positive, weighting)) => (positive, weighting, Some(1.0 / weighting.scale)),
+        };
+        let workers = ShardWorkers::start(data, move |shard, ()| {
+            shard_gram(shard, intercept, weight_scale)
+        })?;
         for i in 0..data.shards().len() {
             workers.send(i, ());
         }
@@ -481,7 +527,7 @@ impl LeastSquares {
             device: crate::device::cpu(Precision::F64)?,
             names: (features.clone(), targets.clone()),
             data: None,
-            weighting: Weighting::none(n),
+            weighting,
             alpha: 0.0,
         };
         let used = match rule {
