@@ -407,13 +407,53 @@ fn weighted_closed_form_equals_the_in_memory_weighted_fit() {
     }
 }
 
+/// Ridge over shards, with and without sample weights: the in-memory ridge (scikit-learn's
+/// `Ridge` there, tested in `tests/weighted_lstsq.rs`).
+#[test]
+fn ridge_closed_form_equals_the_in_memory_ridge() {
+    let plain = data(200);
+    let weights: Vec<f64> = (0..200).map(|i| 1.0 + (i % 3) as f64).collect();
+    let weighted = plain.clone().with_weights(&weights).unwrap();
+    let cpu = dev();
+    for data in [plain, weighted] {
+        for alpha in [0.1, 10.0] {
+            let ls = LeastSquares::new().with_alpha(alpha);
+            let whole = ls.fit(&data).unwrap();
+            let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()]).unwrap();
+            let fit = ls.fit_sharded(&sharded).unwrap();
+            assert_eq!(fit.alpha(), alpha);
+            close(&fit.model().weights(), &whole.model().weights(), 1e-12);
+            close(
+                &fit.model().bias().unwrap(),
+                &whole.model().bias().unwrap(),
+                1e-12,
+            );
+            close(&fit.sse(), &whole.sse(), 1e-9);
+            let (a, b) = (fit.summary(), whole.summary());
+            for (ta, tb) in a.targets.iter().zip(&b.targets) {
+                close(&[ta.r_squared], &[tb.r_squared], 1e-10);
+                assert_eq!(
+                    ta.coefficients[0].std_error.is_some(),
+                    tb.coefficients[0].std_error.is_some()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn closed_form_refuses_what_it_does_not_fit() {
     let data = data(10);
     let cpu = dev();
     let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()]).unwrap();
     assert!(matches!(
-        LeastSquares::new().with_alpha(1.0).fit_sharded(&sharded),
+        LeastSquares::new().with_alpha(-1.0).fit_sharded(&sharded),
         Err(Error::InvalidHyperparameter { name: "alpha", .. })
+    ));
+    assert!(matches!(
+        LeastSquares::new()
+            .with_rcond(Some(f64::NAN))
+            .fit_sharded(&sharded),
+        Err(Error::InvalidHyperparameter { name: "rcond", .. })
     ));
 }

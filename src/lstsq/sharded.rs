@@ -413,27 +413,20 @@ impl LeastSquares {
     /// [`Solver::Qr`]. The statistics, rank and null space are those of [`fit`](Self::fit).
     /// Sample weights ([`Dataset::with_weights`](crate::Dataset::with_weights) before the
     /// split) give weighted least squares, as `fit` does: each shard weights its rows by
-    /// `sqrt(w / largest)` before the exact products. The model is on this machine's CPU
+    /// `sqrt(w / largest)` before the exact products. A ridge penalty (`alpha`) is added to the
+    /// Gram matrix's feature diagonal, exactly, as the in-memory fit's penalty rows. The model is on this machine's CPU
     /// ([`crate::device::cpu`]) in `f64`.
     ///
     /// # Errors
     /// [`Error::Worker`] naming the shard when its device fails, its worker dies or is
     /// unreachable, or it does not answer within the data's
-    /// [`timeout`](ShardedDataset::timeout); [`Error::InvalidHyperparameter`] for a ridge
-    /// penalty (`alpha > 0`: fitted in memory, by [`fit`](Self::fit)), or shards in `f32` (the exact products need `f64`: start the
-    /// workers with `--precision f64`); [`Error::OutOfRange`] for data whose squares leave
+    /// [`timeout`](ShardedDataset::timeout); [`Error::InvalidHyperparameter`] for shards in
+    /// `f32` (the exact products need `f64`: start the workers with `--precision f64`) or an
+    /// invalid `alpha` or `rcond`; [`Error::OutOfRange`] for data whose squares leave
     /// `f64`'s range; as [`fit`](Self::fit).
     pub fn fit_sharded(&self, data: &ShardedDataset) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
         self.check_alpha()?;
-        if self.alpha > 0.0 {
-            return Err(Error::InvalidHyperparameter {
-                name: "alpha",
-                value: self.alpha.to_string(),
-                rule: "a ridge penalty is fitted in memory (LeastSquares::fit); sharded data \
-                       are fitted by ordinary least squares",
-            });
-        }
         if let Some(shard) = data
             .shards()
             .iter()
@@ -469,7 +462,15 @@ impl LeastSquares {
                 *a = a.max(*b);
             }
         }
-        let gram = combine(&grams, p);
+        let mut gram = combine(&grams, p);
+        // Ridge: the Gram matrix of the rows plus `sqrt(alpha) e_j` rows (target 0, no
+        // constant), with alpha in the units of the weights divided by their largest.
+        let alpha = self.alpha / weighting.scale;
+        if alpha > 0.0 {
+            for j in lead..lead + m {
+                gram[j * p + j] = gram[j * p + j].add(alpha);
+            }
+        }
         let r_dd = cholesky(&gram, p);
         let means = |offset: usize, count: usize| -> Vec<f64> {
             (0..count)
@@ -521,6 +522,16 @@ impl LeastSquares {
                 }
             }
         }
+        if alpha > 0.0
+            && let Some((sse, _)) = solution.sums_of_squares.as_mut()
+        {
+            // The factor's residual includes the penalty rows' alpha |w|^2: the rows' own
+            // sum of squares is the rest.
+            for (t, sse) in sse.iter_mut().enumerate() {
+                let penalty: f64 = solution.weights.iter().map(|row| row[t] * row[t]).sum();
+                *sse = (*sse - alpha * penalty).max(0.0);
+            }
+        }
         let (features, targets) = data.names();
         let about = About {
             n,
@@ -528,7 +539,7 @@ impl LeastSquares {
             names: (features.clone(), targets.clone()),
             data: None,
             weighting,
-            alpha: 0.0,
+            alpha: self.alpha,
         };
         let used = match rule {
             RankRule::Unscaled => Solver::Svd,
