@@ -457,3 +457,60 @@ fn closed_form_refuses_what_it_does_not_fit() {
         Err(Error::InvalidHyperparameter { name: "rcond", .. })
     ));
 }
+
+/// Designs that once went wrong over shards, against the in-memory QR: fewer rows than
+/// parameters with a constant and a dependent column (the double-double rounding left in the
+/// constant column's centred part became a unit column under the rank decision's column
+/// scaling: not the minimum-norm solution), a constant column, and data whose squares leave
+/// f64's range (1e-160 and 1e160: scaled by powers of two as in memory, where they were
+/// refused, or, for 1e160, solved as rank 0).
+#[test]
+fn closed_form_edges_match_the_in_memory_fit() {
+    let cases: Vec<(Vec<Vec<f64>>, Vec<f64>, usize)> = vec![
+        (
+            (0..3)
+                .map(|i| vec![i as f64, (i * i) as f64, 1.0 + i as f64 * 0.5, 7.0])
+                .collect(),
+            vec![1.0, 2.0, 4.0],
+            3,
+        ),
+        (
+            (0..10).map(|i| vec![i as f64, 5.0]).collect(),
+            (0..10).map(|i| 2.0 * i as f64 + (i % 3) as f64).collect(),
+            2,
+        ),
+        (
+            (0..10).map(|i| vec![i as f64 * 1e-160]).collect(),
+            (0..10)
+                .map(|i| i as f64 * 1e-160 + 1e-161 * (i % 3) as f64)
+                .collect(),
+            2,
+        ),
+        (
+            (0..10).map(|i| vec![i as f64 * 1e160]).collect(),
+            (0..10)
+                .map(|i| i as f64 * 1e160 + 1e159 * (i % 3) as f64)
+                .collect(),
+            2,
+        ),
+    ];
+    let cpu = dev();
+    for (x, y, shards) in cases {
+        let data = Dataset::from_rows(&x, &y, &cpu).unwrap();
+        let whole = LeastSquares::new()
+            .with_solver(Solver::Qr)
+            .fit(&data)
+            .unwrap();
+        let sharded = ShardedDataset::split(&data, &vec![cpu.clone(); shards]).unwrap();
+        let fit = LeastSquares::new().fit_sharded(&sharded).unwrap();
+        assert_eq!(fit.rank(), whole.rank(), "{x:?}");
+        assert_eq!(fit.null_space().len(), whole.null_space().len(), "{x:?}");
+        close(&fit.model().weights(), &whole.model().weights(), 1e-12);
+        let (a, b) = (
+            fit.model().bias().unwrap()[0],
+            whole.model().bias().unwrap()[0],
+        );
+        let size = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!((a - b).abs() <= 1e-12 * size, "{a} vs {b}");
+    }
+}

@@ -46,7 +46,7 @@ impl Scaling {
     /// # Errors
     /// [`Error::OutOfRange`] when the columns' magnitudes span more than any single exponent
     /// can keep representable (about 1e570).
-    fn exponent_for_columns(largest: &[f64]) -> Result<i32> {
+    pub(crate) fn exponent_for_columns(largest: &[f64]) -> Result<i32> {
         let exponents: Vec<i32> = largest
             .iter()
             .filter(|a| **a > 0.0 && a.is_finite())
@@ -72,7 +72,7 @@ impl Scaling {
     }
 
     /// The exponent that brings a largest magnitude `a` near 1, or 0 when `a` is already safe.
-    fn exponent_for(a: f64) -> i32 {
+    pub(crate) fn exponent_for(a: f64) -> i32 {
         if a == 0.0 || !a.is_finite() || (-SAFE..=SAFE).contains(&exponent(a)) {
             0
         } else {

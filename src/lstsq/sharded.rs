@@ -30,6 +30,7 @@
 use burn::tensor::{Tensor, TensorData};
 
 use super::double_double::Dd;
+use super::host::Scaling;
 use super::row_passes::par_row_ranges;
 use super::streamed_qr::{Factor, RankRule, Refinable, solve_factor};
 use super::{About, LeastSquares, LeastSquaresFit, Solver, Weighting};
@@ -256,12 +257,20 @@ fn shard_gram(shard: &Dataset, intercept: bool, weight_scale: Option<f64>) -> Re
     })
 }
 
-/// `D^T D` (`p x p`, row-major) in double-double from every shard's products:
-/// `sum_{s, t} S_s^T S_t 2^(e_j + e_l - (s + t + 2) beta)`, every term exact.
-fn combine(grams: &[ShardGram], p: usize) -> Vec<Dd> {
+/// `D'^T D'` (`p x p`, row-major) in double-double from every shard's products, `D'` the
+/// columns of `D` scaled by `2^column_scaling[j]`:
+/// `sum_{s, t} S_s^T S_t 2^(e_j + e_l - (s + t + 2) beta)` (the scaling added to `e`), every
+/// term exact.
+fn combine(grams: &[ShardGram], p: usize, column_scaling: &[i32]) -> Vec<Dd> {
     let mut g = vec![Dd::default(); p * p];
     for shard in grams {
-        let e = &shard.exponents;
+        // The column bounds with the data's power-of-two scaling (exact) folded in.
+        let e: Vec<i32> = shard
+            .exponents
+            .iter()
+            .zip(column_scaling)
+            .map(|(e, s)| e + s)
+            .collect();
         for ((s, t), (hi, lo)) in pairs().zip(&shard.products) {
             let shift = (s + t + 2) as i32 * BETA;
             for j in 0..p {
@@ -308,6 +317,30 @@ fn cholesky(g: &[Dd], p: usize) -> Vec<Dd> {
         }
     }
     r
+}
+
+/// Columns that are constant (over the rows, or the weighted rows) have a zero centred part;
+/// the double-double Cholesky leaves rounding there, about `2^-104` of the column's norm,
+/// which the column scaling of the rank decision would blow up into a unit column. A centred
+/// part below `2^-90` of the column's norm is cleared (a genuinely varying `f64` column stays
+/// far above: its values differ by at least one ulp, `2^-52` of its largest).
+fn clear_constant_columns(r: &mut [Dd], gram: &[Dd], p: usize) {
+    for j in 1..p {
+        let centred = (1..=j)
+            .map(|i| r[i * p + j].value().powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let norm = gram[j * p + j].value().max(0.0).sqrt();
+        if centred <= norm * 2f64.powi(-90) {
+            for i in 1..=j {
+                r[i * p + j] = Dd::default();
+            }
+            // Its pivot row too: divided by a pivot of rounding, it is rounding.
+            for l in j + 1..p {
+                r[j * p + l] = Dd::default();
+            }
+        }
+    }
 }
 
 /// The full-rank solution of target `t` by back substitution in double-double with `r`
@@ -462,16 +495,45 @@ impl LeastSquares {
                 *a = a.max(*b);
             }
         }
-        let mut gram = combine(&grams, p);
+        // The data's power-of-two scaling, as in memory (none for data in the safe range): one
+        // exponent for the features, one per target, so that the squares stay in f64's range.
+        let scaling = Scaling {
+            x: Scaling::exponent_for_columns(&largest[..m])?,
+            y: largest[m..]
+                .iter()
+                .map(|&a| Scaling::exponent_for(a))
+                .collect(),
+        };
+        let column_scaling: Vec<i32> = (0..lead)
+            .map(|_| 0)
+            .chain(std::iter::repeat_n(scaling.x, m))
+            .chain(scaling.y.iter().copied())
+            .collect();
+        for (a, s) in largest.iter_mut().zip(&column_scaling[lead..]) {
+            *a = scale2(*a, *s);
+        }
+        let mut gram = combine(&grams, p, &column_scaling);
+        if let Some(v) = gram.iter().find(|v| !v.value().is_finite()) {
+            return Err(Error::OutOfRange {
+                what: "the Gram matrix of the sharded data".into(),
+                value: v.value().to_string(),
+                rule: "the squares of the data leave f64's range even scaled by one power of two \
+                       for the features and one per target; rescale the columns"
+                    .into(),
+            });
+        }
         // Ridge: the Gram matrix of the rows plus `sqrt(alpha) e_j` rows (target 0, no
         // constant), with alpha in the units of the weights divided by their largest.
-        let alpha = self.alpha / weighting.scale;
+        let alpha = scale2(self.alpha / weighting.scale, 2 * scaling.x);
         if alpha > 0.0 {
             for j in lead..lead + m {
                 gram[j * p + j] = gram[j * p + j].add(alpha);
             }
         }
-        let r_dd = cholesky(&gram, p);
+        let mut r_dd = cholesky(&gram, p);
+        if intercept {
+            clear_constant_columns(&mut r_dd, &gram, p);
+        }
         let means = |offset: usize, count: usize| -> Vec<f64> {
             (0..count)
                 .map(|j| {
@@ -502,6 +564,7 @@ impl LeastSquares {
                 None => at.w,
             })
         })?;
+        solution.scaling = scaling;
         if refined.iter().any(|&r| r) && solution.rank == m {
             // The standard errors' (Z^T Z)^-1 in double-double too, in the solution's
             // column-scaled coordinates.
