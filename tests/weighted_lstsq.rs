@@ -291,3 +291,55 @@ fn ridge_settings_and_limits_are_errors() {
     ));
     std::fs::remove_file(&path).ok();
 }
+
+/// A feature that is constant over the rows of positive weight (and differs where the weight
+/// is zero) is not identifiable: rank 2 of 3, and the other weights those of the fit without
+/// it (the reference). Its weighted mean once came out an ulp off, the centred column became
+/// a multiple of sqrt(w), and the fit reported rank 3 with a weight for it.
+#[test]
+fn a_feature_constant_where_the_weights_are_positive_is_not_identified() {
+    let cpu = device::cpu(Precision::F64).unwrap();
+    let x: Vec<Vec<f64>> = (0..12)
+        .map(|i| {
+            vec![
+                i as f64,
+                if i % 4 == 1 { 5.0 } else { 3.7 },
+                ((i * 5) % 7) as f64,
+            ]
+        })
+        .collect();
+    let y: Vec<f64> = (0..12).map(|i| 2.0 * i as f64 - (i % 4) as f64).collect();
+    let w: Vec<f64> = (0..12)
+        .map(|i| {
+            if i % 4 == 1 {
+                0.0
+            } else {
+                0.3 + (i % 5) as f64
+            }
+        })
+        .collect();
+    let data = Dataset::from_rows(&x, &y, &cpu)
+        .unwrap()
+        .with_weights(&w)
+        .unwrap();
+    let fit = LeastSquares::new().fit(&data).unwrap();
+    assert_eq!(fit.rank(), 2);
+    // The intercept and the constant feature are confounded.
+    assert_eq!(fit.identifiable(), vec![false, true, false, true]);
+    let kept: Vec<usize> = (0..12).filter(|&i| w[i] > 0.0).collect();
+    let reference = Dataset::from_rows(
+        &kept
+            .iter()
+            .map(|&i| vec![x[i][0], x[i][2]])
+            .collect::<Vec<_>>(),
+        &kept.iter().map(|&i| y[i]).collect::<Vec<_>>(),
+        &cpu,
+    )
+    .unwrap()
+    .with_weights(&kept.iter().map(|&i| w[i]).collect::<Vec<_>>())
+    .unwrap();
+    let want = LeastSquares::new().fit(&reference).unwrap();
+    let (got, want_w) = (fit.model().weights(), want.model().weights());
+    assert!((got[0] - want_w[0]).abs() < 1e-12 && (got[2] - want_w[1]).abs() < 1e-12);
+    assert!((fit.model().bias().unwrap()[0] - want.model().bias().unwrap()[0]).abs() < 1e-12);
+}

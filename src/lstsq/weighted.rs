@@ -46,13 +46,19 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
     let w = &relative[..];
     let total = dd::sum(rows.iter().map(|&i| w[i]));
     let weighted_mean = |values: &[f64], width: usize, col: usize| -> f64 {
-        if ls.intercept {
+        let first = rows.first().map(|&i| values[i * width + col]);
+        if !ls.intercept {
+            0.0
+        } else if rows.iter().all(|&i| Some(values[i * width + col]) == first) {
+            // A constant column: its mean exactly, so that it centres to exact zeros (a mean
+            // off by an ulp left a column proportional to sqrt(w), which the rank decision's
+            // column scaling took for a direction of its own).
+            first.unwrap_or(0.0)
+        } else {
             dd::dot(
                 rows.iter().map(|&i| w[i]),
                 rows.iter().map(|&i| values[i * width + col]),
             ) / total
-        } else {
-            0.0
         }
     };
     let x_mean: Vec<f64> = (0..m).map(|j| weighted_mean(&x, m, j)).collect();
