@@ -514,3 +514,164 @@ fn closed_form_edges_match_the_in_memory_fit() {
         assert!((a - b).abs() <= 1e-12 * size, "{a} vs {b}");
     }
 }
+
+/// Cases a review of the sharded closed form found, against the in-memory fit: ridge with
+/// fewer rows than features (its rank is m, not n - 1) and on tiny features (alpha scaled
+/// with them), subnormal sample weights, a constant feature with weights, columns below
+/// 2^-1002, and `rcond = 0` with a dependent column.
+#[test]
+fn closed_form_review_cases_match_the_in_memory_fit() {
+    let cpu = dev();
+    let wide: Vec<Vec<f64>> = (0..4)
+        .map(|i| {
+            (0..6)
+                .map(|j| ((i * 7 + j * 3) % 5) as f64 + 0.1 * j as f64)
+                .collect()
+        })
+        .collect();
+    let wide_y = vec![1.0, -2.0, 0.5, 3.0];
+    let line: Vec<Vec<f64>> = (0..12)
+        .map(|i| vec![i as f64, ((i * 5) % 7) as f64])
+        .collect();
+    let line_y: Vec<f64> = (0..12).map(|i| 2.0 * i as f64 - (i % 4) as f64).collect();
+    let scaled = |rows: &[Vec<f64>], by: f64| -> Vec<Vec<f64>> {
+        rows.iter()
+            .map(|r| r.iter().map(|v| v * by).collect())
+            .collect()
+    };
+    let with_constant: Vec<Vec<f64>> = line.iter().map(|r| vec![r[0], 3.7, r[1]]).collect();
+    let dependent: Vec<Vec<f64>> = line.iter().map(|r| vec![r[0], r[1], 2.0 * r[0]]).collect();
+    // (what, features, targets, weights, alpha, rcond)
+    type Case = (
+        &'static str,
+        Vec<Vec<f64>>,
+        Vec<f64>,
+        Option<Vec<f64>>,
+        f64,
+        Option<f64>,
+    );
+    let cases: Vec<Case> = vec![
+        ("ridge, 4 rows x 6 features", wide, wide_y, None, 0.5, None),
+        (
+            "ridge, features of 1e-160",
+            scaled(&line, 1e-160),
+            line_y.clone(),
+            None,
+            1e-321,
+            None,
+        ),
+        (
+            "subnormal weights",
+            line.clone(),
+            line_y.clone(),
+            Some((0..12).map(|i| 1e-310 * (1 + i % 3) as f64).collect()),
+            0.0,
+            None,
+        ),
+        (
+            "weighted constant feature",
+            with_constant,
+            line_y.clone(),
+            Some((0..12).map(|i| 0.3 + (i % 5) as f64).collect()),
+            0.0,
+            None,
+        ),
+        (
+            "constant feature where the weights are positive",
+            line.iter()
+                .enumerate()
+                .map(|(i, r)| vec![r[0], if i % 4 == 1 { 5.0 } else { 3.7 }, r[1]])
+                .collect(),
+            line_y.clone(),
+            Some(
+                (0..12)
+                    .map(|i| {
+                        if i % 4 == 1 {
+                            0.0
+                        } else {
+                            0.3 + (i % 5) as f64
+                        }
+                    })
+                    .collect(),
+            ),
+            0.0,
+            None,
+        ),
+        (
+            "features of 1e-305",
+            scaled(&line, 1e-305),
+            line_y.clone(),
+            None,
+            0.0,
+            None,
+        ),
+        (
+            "rcond 0, dependent column",
+            dependent,
+            line_y,
+            None,
+            0.0,
+            Some(0.0),
+        ),
+    ];
+    for (what, x, y, weights, alpha, rcond) in cases {
+        let mut data = Dataset::from_rows(&x, &y, &cpu).unwrap();
+        if let Some(w) = &weights {
+            data = data.with_weights(w).unwrap();
+        }
+        let ls = LeastSquares::new()
+            .with_solver(Solver::Qr)
+            .with_alpha(alpha)
+            .with_rcond(rcond);
+        // With rcond 0 the in-memory QR keeps the rounding of the dependent column as a
+        // direction (rank 3, meaningless weights); the exact Gram matrix has a zero pivot there
+        // (rank 2), the in-memory answer with the default rcond.
+        let whole = ls.clone().with_rcond(None).fit(&data).unwrap();
+        let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu.clone()]).unwrap();
+        let fit = ls
+            .fit_sharded(&sharded)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(fit.rank(), whole.rank(), "{what}");
+        let (a, b) = (fit.model().weights(), whole.model().weights());
+        for (u, v) in a.iter().zip(&b) {
+            assert!(
+                (u - v).abs() <= 1e-9 * v.abs().max(1.0),
+                "{what}: {a:?} vs {b:?}"
+            );
+        }
+        let (u, v) = (
+            fit.model().bias().unwrap()[0],
+            whole.model().bias().unwrap()[0],
+        );
+        assert!(
+            (u - v).abs() <= 1e-9 * v.abs().max(1.0),
+            "{what}: bias {u} vs {v}"
+        );
+    }
+}
+
+/// More shards than rows per step: steps in which no shard has a row are skipped (they once
+/// divided by zero rows: NaN, reported as divergence at step 0); every row is still seen once
+/// per epoch.
+#[test]
+fn minibatches_smaller_than_the_shard_count_train() {
+    let data = data(12);
+    let cpu = dev();
+    let sharded = ShardedDataset::split(&data, &vec![cpu.clone(); 4]).unwrap();
+    let trainer = TrainerConfig::new(SgdConfig::new(0.05))
+        .with_loss(Loss::MeanSquared)
+        .with_batch_size(Some(2))
+        .with_epochs(20)
+        .with_log_every(Some(1))
+        .init()
+        .unwrap();
+    let fitted = trainer.fit_sharded(start(), &sharded).unwrap();
+    assert!(
+        fitted
+            .history
+            .iter()
+            .all(|e| e.loss.is_finite() && e.loss > 0.0)
+    );
+    // 6 steps of 4 shards x 3 rows, of which 3 are empty in every epoch.
+    assert_eq!(fitted.steps, 20 * 3);
+}

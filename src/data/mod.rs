@@ -226,7 +226,17 @@ impl Dataset {
     /// assert!(data.with_weights(&[1.0, -1.0]).is_err());
     /// # Ok::<(), linfit::Error>(())
     /// ```
-    pub fn with_weights(mut self, weights: &[f64]) -> Result<Self> {
+    pub fn with_weights(self, weights: &[f64]) -> Result<Self> {
+        self.with_checked_weights(weights, false)
+    }
+
+    /// [`with_weights`](Self::with_weights) for a part of a dataset (a shard), whose weights
+    /// may all be zero when the whole's are not.
+    pub(crate) fn with_part_weights(self, weights: &[f64]) -> Result<Self> {
+        self.with_checked_weights(weights, true)
+    }
+
+    fn with_checked_weights(mut self, weights: &[f64], part: bool) -> Result<Self> {
         if weights.len() != self.n_samples() {
             return Err(Error::shape_mismatch(
                 "sample weights (one per row)",
@@ -262,7 +272,7 @@ impl Dataset {
                 rule: "sample weights must be >= 0".into(),
             });
         }
-        if weights.iter().all(|&w| w == 0.0) {
+        if !part && weights.iter().all(|&w| w == 0.0) {
             return Err(Error::EmptyData {
                 what: "every sample weight is zero".into(),
             });

@@ -128,7 +128,7 @@ impl ShardedDataset {
             }
             let mut shard = builder.finish()?.with_names_of(data);
             if let Some(w) = data.weight_values() {
-                shard = shard.with_weights(&w[start..start + size])?;
+                shard = shard.with_part_weights(&w[start..start + size])?;
             }
             shards.push(shard);
             start += size;

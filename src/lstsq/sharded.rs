@@ -38,13 +38,26 @@ use crate::data::{Dataset, ShardWorkers, ShardedDataset};
 use crate::float::scale2;
 use crate::{Error, Precision, Result};
 
-/// Rows per chunk of a shard's passes (a chunk's slices are a few copies of it on the device).
-fn chunk_rows(shard: &Dataset) -> usize {
-    if crate::device::is_host_cpu(&shard.device()) {
+/// Rows per chunk of a shard's passes (a chunk's slices are a few copies of it on the device,
+/// and its block products `rows / 1024` matrices of `p x p`: kept to about 32 MiB).
+fn chunk_rows(shard: &Dataset, p: usize) -> usize {
+    let base = if crate::device::is_host_cpu(&shard.device()) {
         1 << 16
     } else {
         1 << 18
+    };
+    let blocks = ((1usize << 22) / (p * p).max(1)).max(1);
+    base.min(blocks * BLOCK)
+}
+
+/// `t * 2^e`, exactly (in steps a float can hold).
+fn times_pow2<const D: usize>(mut t: Tensor<D>, mut e: i32) -> Tensor<D> {
+    while e != 0 {
+        let step = e.clamp(-1000, 1000);
+        t = t.mul_scalar(scale2(1.0, step));
+        e -= step;
     }
+    t
 }
 
 /// Rows per block of the products: each block's product of two slices is exact on its own
@@ -70,15 +83,18 @@ fn pairs() -> impl Iterator<Item = (usize, usize)> {
 struct ShardGram {
     /// Per column of `D`: every value has magnitude below `2^e`.
     exponents: Vec<i32>,
-    /// The largest magnitude of each feature and target column.
+    /// The largest magnitude of each feature and target column (weighted rows).
     largest: Vec<f64>,
+    /// The smallest and largest value of each feature and target column (the rows as given):
+    /// a column whose two are equal over every shard is constant.
+    range: Vec<(f64, f64)>,
     /// Per pair of [`pairs`]: `S_s^T S_t` as its two exact halves (`p x p` row-major each).
     products: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
-/// The least `e` with `v < 2^e` (0 for `v = 0`).
+/// The least `e` with `v < 2^e` (0 for `v = 0` or a value that is not finite).
 fn exponent_above(v: f64) -> i32 {
-    if v == 0.0 {
+    if v == 0.0 || !v.is_finite() {
         return 0;
     }
     let mut e = v.log2().floor() as i32 + 1;
@@ -133,53 +149,85 @@ fn exact_product(a: &Tensor<2>, b: &Tensor<2>) -> (Tensor<3>, Tensor<3>) {
 
 /// The shard's exact Gram blocks (see the module documentation): one pass for the column
 /// maxima, one for the slices and their products, both on the shard's device. With sample
-/// weights, `weight_scale` (one over the largest weight of all shards) gives the rows' factors
-/// `sqrt(w / largest)`: the Gram matrix of the weighted rows, whose leading column is those
-/// factors instead of ones.
-fn shard_gram(shard: &Dataset, intercept: bool, weight_scale: Option<f64>) -> Result<ShardGram> {
-    let (n, m, k) = (shard.n_samples(), shard.n_features(), shard.n_targets());
-    if n > MAX_SHARD_ROWS {
-        return Err(Error::InvalidHyperparameter {
-            name: "rows per shard",
-            value: n.to_string(),
-            rule: "the sharded closed form sums at most 2^36 rows per shard exactly: use more \
-                   shards",
-        });
-    }
+/// weights, `weight_exponent` (`-e`, `2^e` above the largest weight of all shards) gives the
+/// rows' factors `sqrt(w 2^-e)`: the Gram matrix of the weighted rows, whose leading column is
+/// those factors (below 1) instead of ones.
+fn shard_gram(shard: &Dataset, intercept: bool, weight_exponent: Option<i32>) -> Result<ShardGram> {
+    let (m, k) = (shard.n_features(), shard.n_targets());
     let lead = usize::from(intercept);
     let p = lead + m + k;
-    let chunk = chunk_rows(shard);
-    // The rows' factors sqrt(w / largest) of a chunk, as a column.
+    let chunk = chunk_rows(shard, p);
+    // The rows' factors sqrt(w 2^-e) of a chunk, as a column.
     let factors = |rows: std::ops::Range<usize>| -> Option<Tensor<2>> {
-        let scale = weight_scale?;
+        let e = weight_exponent?;
         let count = rows.len();
         let w = shard.weights()?.slice(rows);
-        Some(w.mul_scalar(scale).sqrt().reshape([count, 1]))
+        Some(times_pow2(w, e).sqrt().reshape([count, 1]))
     };
     let weighted = |x: Tensor<2>, root: &Option<Tensor<2>>| match root {
         Some(r) => x * r.clone(),
         None => x,
     };
-    let maxima = par_row_ranges(
+    // Per chunk: the columns' minima and maxima as given, and with weights the weighted
+    // rows' largest magnitudes.
+    type Extremes = Option<(Tensor<2>, Tensor<2>, Option<Tensor<2>>)>;
+    let extremes = par_row_ranges(
         shard,
         chunk,
         || None,
-        |acc: &mut Option<Tensor<2>>, rows, x, y| {
+        |acc: &mut Extremes, rows, x, y| {
             let root = factors(rows);
-            let (x, y) = (weighted(x, &root), weighted(y, &root));
-            let big = Tensor::cat(vec![x.abs().max_dim(0), y.abs().max_dim(0)], 1);
+            let both = Tensor::cat(vec![x, y], 1);
+            // Rows of weight zero do not count (as in memory, where they are left out).
+            let (low, high) = match &root {
+                Some(r) => {
+                    let dropped = r.clone().equal_elem(0.0).expand(both.dims());
+                    (
+                        both.clone()
+                            .mask_fill(dropped.clone(), f64::INFINITY)
+                            .min_dim(0),
+                        both.clone()
+                            .mask_fill(dropped, f64::NEG_INFINITY)
+                            .max_dim(0),
+                    )
+                }
+                None => (both.clone().min_dim(0), both.clone().max_dim(0)),
+            };
+            let big = root.as_ref().map(|r| (both * r.clone()).abs().max_dim(0));
             *acc = Some(match acc.take() {
-                None => big,
-                Some(a) => a.max_pair(big),
+                None => (low, high, big),
+                Some((l, h, b)) => (
+                    l.min_pair(low),
+                    h.max_pair(high),
+                    b.zip(big).map(|(b, big)| b.max_pair(big)),
+                ),
             });
             Ok(())
         },
     )?;
-    let mut largest = vec![0.0f64; m + k];
-    for part in maxima.into_iter().flatten() {
-        for (a, b) in largest.iter_mut().zip(crate::device::read_f64(part)?) {
-            *a = a.max(b);
+    let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); m + k];
+    let (mut largest, mut weighted_largest) = (vec![0.0f64; m + k], vec![0.0f64; m + k]);
+    for (low, high, big) in extremes.into_iter().flatten() {
+        let (low, high) = (
+            crate::device::read_f64(low)?,
+            crate::device::read_f64(high)?,
+        );
+        for (j, r) in range.iter_mut().enumerate() {
+            *r = (r.0.min(low[j]), r.1.max(high[j]));
+            largest[j] = largest[j].max(low[j].abs()).max(high[j].abs());
         }
+        if let Some(big) = big {
+            for (a, b) in weighted_largest
+                .iter_mut()
+                .zip(crate::device::read_f64(big)?)
+            {
+                *a = a.max(b);
+            }
+        }
+    }
+    if weight_exponent.is_some() {
+        // The weighted rows' own largest magnitudes (their factors are below 1).
+        largest = weighted_largest;
     }
     let exponents: Vec<i32> = (0..lead)
         .map(|_| 1)
@@ -187,13 +235,27 @@ fn shard_gram(shard: &Dataset, intercept: bool, weight_scale: Option<f64>) -> Re
         .collect();
     let device = shard.device();
     let dtype = shard.features().dtype();
-    let to_slice_units = Tensor::<2>::from_data(
-        TensorData::new(
-            exponents.iter().map(|&e| scale2(1.0, BETA - e)).collect(),
-            [1, p],
-        ),
-        (&device, dtype),
-    );
+    // The scaling to slice units, 2^(BETA - e_j), as one row of factors, or two where a column
+    // of tiny values needs more than a float holds (below 2^-979).
+    let halves: Vec<(i32, i32)> = exponents
+        .iter()
+        .map(|&e| {
+            let d = BETA - e;
+            if d.abs() > 1000 {
+                (d / 2, d - d / 2)
+            } else {
+                (d, 0)
+            }
+        })
+        .collect();
+    let row = |values: Vec<f64>| {
+        Tensor::<2>::from_data(TensorData::new(values, [1, p]), (&device, dtype))
+    };
+    let to_slice_units = row(halves.iter().map(|h| scale2(1.0, h.0)).collect());
+    let second_step = halves
+        .iter()
+        .any(|h| h.1 != 0)
+        .then(|| row(halves.iter().map(|h| scale2(1.0, h.1)).collect()));
     let step = scale2(1.0, BETA);
     let host = crate::device::is_host_cpu(&device);
     let n_pairs = pairs().count();
@@ -214,6 +276,9 @@ fn shard_gram(shard: &Dataset, intercept: bool, weight_scale: Option<f64>) -> Re
             columns.push(weighted(y, &root));
             // Exact: a power-of-two scaling, then rounding and exact differences.
             let mut rest = Tensor::cat(columns, 1) * to_slice_units.clone();
+            if let Some(second) = &second_step {
+                rest = rest * second.clone();
+            }
             let mut slices = Vec::with_capacity(LEVELS);
             for s in 0..LEVELS {
                 let slice = round(rest.clone(), host);
@@ -253,6 +318,7 @@ fn shard_gram(shard: &Dataset, intercept: bool, weight_scale: Option<f64>) -> Re
     Ok(ShardGram {
         exponents,
         largest,
+        range,
         products,
     })
 }
@@ -319,19 +385,20 @@ fn cholesky(g: &[Dd], p: usize) -> Vec<Dd> {
     r
 }
 
-/// Columns that are constant (over the rows, or the weighted rows) have a zero centred part;
-/// the double-double Cholesky leaves rounding there, about `2^-104` of the column's norm,
+/// Columns that are constant (`constant`, known exactly) have a zero centred part; the
+/// double-double Cholesky leaves rounding there (and with weights, the rounding of each
+/// weighted value), about `2^-104` of the column's norm,
 /// which the column scaling of the rank decision would blow up into a unit column. A centred
 /// part below `2^-90` of the column's norm is cleared (a genuinely varying `f64` column stays
 /// far above: its values differ by at least one ulp, `2^-52` of its largest).
-fn clear_constant_columns(r: &mut [Dd], gram: &[Dd], p: usize) {
+fn clear_constant_columns(r: &mut [Dd], gram: &[Dd], p: usize, constant: &[bool]) {
     for j in 1..p {
         let centred = (1..=j)
             .map(|i| r[i * p + j].value().powi(2))
             .sum::<f64>()
             .sqrt();
         let norm = gram[j * p + j].value().max(0.0).sqrt();
-        if centred <= norm * 2f64.powi(-90) {
+        if constant[j] || centred <= norm * 2f64.powi(-90) {
             for i in 1..=j {
                 r[i * p + j] = Dd::default();
             }
@@ -406,7 +473,7 @@ fn inverse_gram_dd(r: &[Dd], p: usize, lead: usize, m: usize) -> Vec<Vec<Dd>> {
 
 /// The rows of positive weight and the weights' effect on the statistics (as weighted least
 /// squares in memory), or `None` without sample weights.
-fn sample_weights(data: &ShardedDataset) -> Option<(usize, Weighting)> {
+fn sample_weights(data: &ShardedDataset) -> Option<(usize, Weighting, i32)> {
     let shards = data.shards();
     if shards.iter().all(|s| s.weight_values().is_none()) {
         return None;
@@ -417,17 +484,20 @@ fn sample_weights(data: &ShardedDataset) -> Option<(usize, Weighting)> {
             .flat_map(|s| s.weight_values_or_ones().into_owned())
             .filter(|&w| w > 0.0)
     };
-    let largest = all().fold(0.0, f64::max);
+    // Divided by a power of two just above the largest (exact on the shards, and
+    // representable for subnormal weights too), where memory divides by the largest itself.
+    let e = exponent_above(all().fold(0.0, f64::max)).min(1023);
     let positive = all().count();
     let log_sum = all().map(f64::ln).sum();
-    let total = super::double_double::sum(all().map(|w| w / largest));
+    let total = super::double_double::sum(all().map(|w| scale2(w, -e)));
     Some((
         positive,
         Weighting {
             total,
             log_sum,
-            scale: largest,
+            scale: scale2(1.0, e),
         },
+        -e,
     ))
 }
 
@@ -453,7 +523,10 @@ impl LeastSquares {
     /// # Errors
     /// [`Error::Worker`] naming the shard when its device fails, its worker dies or is
     /// unreachable, or it does not answer within the data's
-    /// [`timeout`](ShardedDataset::timeout); [`Error::InvalidHyperparameter`] for shards in
+    /// [`timeout`](ShardedDataset::timeout) (which bounds each shard's whole pass here: raise
+    /// it with `with_timeout` for shards of many millions of rows on slow devices; about 0.5 s
+    /// per million rows of 32 features on a CPU core); [`Error::InvalidHyperparameter`] for
+    /// more than 2^36 rows in one shard, shards in
     /// `f32` (the exact products need `f64`: start the workers with `--precision f64`) or an
     /// invalid `alpha` or `rcond`; [`Error::OutOfRange`] for data whose squares leave
     /// `f64`'s range; as [`fit`](Self::fit).
@@ -476,23 +549,47 @@ impl LeastSquares {
         let (m, k) = (data.n_features(), data.n_targets());
         let lead = usize::from(intercept);
         let p = lead + m + k;
-        // Sample weights, from the copy every shard keeps here: divided by the largest (as in
-        // memory), rows of weight zero count for nothing.
-        let (n, weighting, weight_scale) = match sample_weights(data) {
+        if let Some(shard) = data
+            .shards()
+            .iter()
+            .find(|s| s.n_samples() > MAX_SHARD_ROWS)
+        {
+            return Err(Error::InvalidHyperparameter {
+                name: "rows per shard",
+                value: format!("{} on {:?}", shard.n_samples(), shard.device()),
+                rule: "the sharded closed form sums at most 2^36 rows per shard exactly: use \
+                       more shards",
+            });
+        }
+        // Sample weights, from the copy every shard keeps here: divided by a power of two at
+        // their largest, rows of weight zero count for nothing.
+        let (n, weighting, weight_exponent) = match sample_weights(data) {
             None => (data.n_samples(), Weighting::none(data.n_samples()), None),
-            Some((positive, weighting)) => (positive, weighting, Some(1.0 / weighting.scale)),
+            Some((positive, weighting, e)) => (positive, weighting, Some(e)),
         };
         let workers = ShardWorkers::start(data, move |shard, ()| {
-            shard_gram(shard, intercept, weight_scale)
+            shard_gram(shard, intercept, weight_exponent)
         })?;
         for i in 0..data.shards().len() {
             workers.send(i, ());
         }
         let grams = workers.answers("the Gram blocks of the closed form")?;
         let mut largest = vec![0.0f64; m + k];
+        let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); m + k];
         for g in &grams {
             for (a, b) in largest.iter_mut().zip(&g.largest) {
                 *a = a.max(*b);
+            }
+            for (a, b) in range.iter_mut().zip(&g.range) {
+                *a = (a.0.min(b.0), a.1.max(b.1));
+            }
+        }
+        // Ridge: the penalty rows sqrt(alpha) e_j (in the weights' units) are part of the
+        // feature columns the scaling must keep in range, as in memory.
+        let alpha = self.alpha / weighting.scale;
+        if alpha > 0.0 {
+            for a in &mut largest[..m] {
+                *a = a.max(alpha.sqrt());
             }
         }
         // The data's power-of-two scaling, as in memory (none for data in the safe range): one
@@ -523,17 +620,37 @@ impl LeastSquares {
             });
         }
         // Ridge: the Gram matrix of the rows plus `sqrt(alpha) e_j` rows (target 0, no
-        // constant), with alpha in the units of the weights divided by their largest.
-        let alpha = scale2(self.alpha / weighting.scale, 2 * scaling.x);
+        // constant), alpha in the scaled units.
+        let alpha = scale2(alpha, 2 * scaling.x);
         if alpha > 0.0 {
+            if !alpha.is_finite() {
+                return Err(Error::OutOfRange {
+                    what: "alpha in the units of the scaled data".into(),
+                    value: alpha.to_string(),
+                    rule: "alpha and the features' magnitudes are too far apart; rescale the \
+                           features"
+                        .into(),
+                });
+            }
             for j in lead..lead + m {
                 gram[j * p + j] = gram[j * p + j].add(alpha);
             }
         }
         let mut r_dd = cholesky(&gram, p);
         if intercept {
-            clear_constant_columns(&mut r_dd, &gram, p);
+            // Constant columns (exactly, from the shards' minima and maxima; with weights their
+            // weighted rows are not exactly proportional to the leading column) and columns
+            // whose centred part is rounding.
+            let constant: Vec<bool> = (0..lead)
+                .map(|_| false)
+                .chain(range.iter().map(|(low, high)| low == high))
+                .collect();
+            clear_constant_columns(&mut r_dd, &gram, p, &constant);
         }
+        // Features whose pivot the factor zeroed are dependent, whatever rcond says.
+        let rank_cap = (lead..lead + m)
+            .filter(|&j| r_dd[j * p + j].value() != 0.0)
+            .count();
         let means = |offset: usize, count: usize| -> Vec<f64> {
             (0..count)
                 .map(|j| {
@@ -547,7 +664,7 @@ impl LeastSquares {
         };
         let (x_mean, y_mean) = (means(lead, m), means(lead + m, k));
         let r: Vec<f64> = r_dd.iter().map(|v| v.value()).collect();
-        let factor = Factor::new(r, intercept, (x_mean, y_mean), largest);
+        let factor = Factor::new(r, intercept, (x_mean, y_mean), largest, rank_cap);
         let rule = match self.solver {
             Solver::Svd => RankRule::Unscaled,
             _ => RankRule::Scaled,
@@ -555,15 +672,23 @@ impl LeastSquares {
         let exact: Vec<Option<(Vec<f64>, f64)>> =
             (0..k).map(|t| solve_dd(&r_dd, p, lead, m, t)).collect();
         let mut refined = vec![false; k];
-        let mut solution = solve_factor(factor, n, self.rcond, rule, |t, at: Refinable<'_>| {
-            Ok(match &exact[t] {
-                Some((w, _)) => {
-                    refined[t] = true;
-                    w.clone()
-                }
-                None => at.w,
-            })
-        })?;
+        // Ridge solves the rows and the m penalty rows: its rank may reach m with fewer rows.
+        let rows_solved = if alpha > 0.0 { n + m } else { n };
+        let mut solution = solve_factor(
+            factor,
+            rows_solved,
+            self.rcond,
+            rule,
+            |t, at: Refinable<'_>| {
+                Ok(match &exact[t] {
+                    Some((w, _)) => {
+                        refined[t] = true;
+                        w.clone()
+                    }
+                    None => at.w,
+                })
+            },
+        )?;
         solution.scaling = scaling;
         if refined.iter().any(|&r| r) && solution.rank == m {
             // The standard errors' (Z^T Z)^-1 in double-double too, in the solution's

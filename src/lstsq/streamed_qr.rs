@@ -100,6 +100,8 @@ pub(crate) struct Factor {
     y_mean: Vec<f64>,
     /// Largest magnitude of each shifted feature column, then of each shifted target.
     largest: Vec<f64>,
+    /// An upper bound on the rank known to whoever computed `r` (`usize::MAX`: none).
+    rank_cap: usize,
 }
 
 impl Factor {
@@ -152,16 +154,19 @@ impl Factor {
             x_mean,
             y_mean,
             largest,
+            rank_cap: usize::MAX,
         })
     }
 
     /// A factor computed elsewhere: `r` (`p x p` row-major, `p = lead + m + k`) of the
-    /// (shifted) `[1 | X | Y]`, the means, and the largest magnitude of each shifted column.
+    /// (shifted) `[1 | X | Y]`, the means, the largest magnitude of each shifted column, and
+    /// a bound on the rank that the `f64` factor alone may not show.
     pub(crate) fn new(
         r: Vec<f64>,
         intercept: bool,
         (x_mean, y_mean): (Vec<f64>, Vec<f64>),
         largest: Vec<f64>,
+        rank_cap: usize,
     ) -> Self {
         let lead = usize::from(intercept);
         let p = lead + x_mean.len() + y_mean.len();
@@ -173,6 +178,7 @@ impl Factor {
             x_mean,
             y_mean,
             largest,
+            rank_cap,
         }
     }
 
@@ -261,7 +267,7 @@ pub(crate) fn solve_factor(
         .map(|&s| if s > 0.0 { s } else { 1.0 })
         .collect();
     let r_scaled = Mat::from_fn(m, m, |i, j| if j >= i { c(i, j) / scale[j] } else { 0.0 });
-    let max_rank = max_rank(n, m, intercept);
+    let max_rank = max_rank(n, m, intercept).min(factor.rank_cap);
     let RSpectrum {
         rank,
         scaled_sv,

@@ -45,6 +45,21 @@ fn shard_work(shard: &Dataset, job: Job) -> Result<Partial> {
         job.bias.as_deref().map(|b| &b[..]),
         &device,
     )?;
+    if job.rows.as_ref().is_some_and(Vec::is_empty) {
+        // None of this shard's rows in the step.
+        let (m, k) = (shard.n_features(), shard.n_targets());
+        let gradients = if job.gradients { m * k } else { 0 };
+        let bias = if job.gradients && job.bias.is_some() {
+            k
+        } else {
+            0
+        };
+        return Ok(Partial {
+            sum: 0.0,
+            weight_grad: vec![0.0; gradients],
+            bias_grad: vec![0.0; bias],
+        });
+    }
     let rows = job.rows.as_deref().map(|r| index_tensor(r, &device));
     let (x, y) = (shard.features(), shard.targets());
     if !job.gradients {
@@ -226,29 +241,32 @@ impl TrainSource for ShardedSource<'_> {
 
     /// The step's rows: each shard's `part`-th of `steps_per_epoch` contiguous parts of its
     /// order (all its rows for full batch).
+    /// A step whose parts are all empty (more shards than rows per step) is skipped.
     fn next_batch(&mut self) -> Result<Option<Batch>> {
-        if self.part == self.steps_per_epoch {
-            return Ok(None);
-        }
-        let (part, steps) = (self.part, self.steps_per_epoch);
-        self.current = self
-            .orders
-            .iter()
-            .map(|(_, order)| {
-                (steps > 1).then(|| {
-                    let size = order.len();
-                    order[part * size / steps..(part + 1) * size / steps].to_vec()
+        while self.part < self.steps_per_epoch {
+            let (part, steps) = (self.part, self.steps_per_epoch);
+            self.part += 1;
+            let rows: Vec<Option<Vec<i64>>> = self
+                .orders
+                .iter()
+                .map(|(_, order)| {
+                    (steps > 1).then(|| {
+                        let size = order.len();
+                        order[part * size / steps..(part + 1) * size / steps].to_vec()
+                    })
                 })
-            })
-            .collect();
-        self.part += 1;
-        let len = self
-            .current
-            .iter()
-            .zip(self.data.shards())
-            .map(|(rows, shard)| rows.as_ref().map_or(shard.n_samples(), Vec::len))
-            .sum();
-        Ok(Some(Batch { tensors: None, len }))
+                .collect();
+            let len = rows
+                .iter()
+                .zip(self.data.shards())
+                .map(|(rows, shard)| rows.as_ref().map_or(shard.n_samples(), Vec::len))
+                .sum();
+            if len > 0 {
+                self.current = rows;
+                return Ok(Some(Batch { tensors: None, len }));
+            }
+        }
+        Ok(None)
     }
 
     fn gradients(&mut self, model: &LinearModel, batch: &Batch, kind: Loss) -> Result<Gradients> {
@@ -311,7 +329,8 @@ impl Trainer {
     ///   into that many contiguous parts (as even as possible), in order or, with `shuffle`,
     ///   after a permutation drawn each epoch by the shard's own generator (seeded by `seed`
     ///   and the shard's index), and a step combines the shards' parts: about `b` rows, every
-    ///   row once per epoch. Reproducible, but not the batches of `fit`.
+    ///   row once per epoch. Reproducible, but not the batches of `fit`. With fewer rows per
+    ///   step than shards some steps would have no row in any shard: those are skipped.
     ///
     /// The optimizer, loss, schedule, log, stopping rule and divergence rule are those of
     /// `fit` (the same training loop: each step's loss is already here, so reading it costs
