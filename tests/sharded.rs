@@ -540,6 +540,9 @@ fn closed_form_review_cases_match_the_in_memory_fit() {
             .collect()
     };
     let with_constant: Vec<Vec<f64>> = line.iter().map(|r| vec![r[0], 3.7, r[1]]).collect();
+    let offset: Vec<Vec<f64>> = (0..12)
+        .map(|i| vec![1e12 + 0.9 * i as f64 / 12.0, ((i * 5) % 7) as f64])
+        .collect();
     let dependent: Vec<Vec<f64>> = line.iter().map(|r| vec![r[0], r[1], 2.0 * r[0]]).collect();
     // (what, features, targets, weights, alpha, rcond)
     type Case = (
@@ -570,7 +573,7 @@ fn closed_form_review_cases_match_the_in_memory_fit() {
         ),
         (
             "weighted constant feature",
-            with_constant,
+            with_constant.clone(),
             line_y.clone(),
             Some((0..12).map(|i| 0.3 + (i % 5) as f64).collect()),
             0.0,
@@ -608,10 +611,69 @@ fn closed_form_review_cases_match_the_in_memory_fit() {
         (
             "rcond 0, dependent column",
             dependent,
-            line_y,
+            line_y.clone(),
             None,
             0.0,
             Some(0.0),
+        ),
+        // A second review: large offsets (the factor once subtracted a large mean from itself
+        // in double-double: rank 0 at 2^53, 6 digits at 1e12), ridge with a constant column
+        // (its pivot, sqrt(alpha), was cleared as rounding), and ridge's sum of squares on a
+        // near-exact fit (once a difference of nearly equal numbers).
+        (
+            "offset 2^53",
+            (0..12)
+                .map(|i| vec![2f64.powi(53) + 2.0 * (i % 3) as f64, ((i * 5) % 7) as f64])
+                .collect(),
+            line_y.clone(),
+            None,
+            0.0,
+            None,
+        ),
+        (
+            "offset 1e12",
+            offset.clone(),
+            line_y.clone(),
+            None,
+            0.0,
+            None,
+        ),
+        (
+            "offset 1e12, near-exact fit",
+            offset.clone(),
+            offset
+                .iter()
+                .map(|r| 3.0 * (r[0] - 1e12) + 1e6 - r[1])
+                .collect(),
+            None,
+            0.0,
+            None,
+        ),
+        (
+            "ridge with a constant column",
+            with_constant.clone(),
+            line_y.clone(),
+            None,
+            0.5,
+            None,
+        ),
+        (
+            "weighted ridge with a constant column",
+            with_constant,
+            line_y.clone(),
+            Some((0..12).map(|i| 0.3 + (i % 5) as f64).collect()),
+            0.5,
+            None,
+        ),
+        (
+            "ridge on a near-exact fit",
+            line.clone(),
+            line.iter()
+                .map(|r| 2.0 * r[0] - r[1] + 1e-9 * r[1] * r[1])
+                .collect(),
+            None,
+            1e-6,
+            None,
         ),
     ];
     for (what, x, y, weights, alpha, rcond) in cases {
@@ -632,20 +694,58 @@ fn closed_form_review_cases_match_the_in_memory_fit() {
             .fit_sharded(&sharded)
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(fit.rank(), whole.rank(), "{what}");
-        let (a, b) = (fit.model().weights(), whole.model().weights());
+        // The reference: the in-memory fit of the data with each column that lies within a
+        // factor of two of its smallest value shifted by it (exact). Unshifted, the in-memory
+        // QR loses digits to large offsets: at 1e12 its weights are off by 6e-9 (the exact
+        // rational solution, from Python's fractions, is what fit_sharded gives), and its
+        // residuals of 2^53 + 2 i give 488.94 for numpy's exact 488.75.
+        let (shifted, shifts): (Vec<Vec<f64>>, Vec<f64>) = {
+            let lows: Vec<f64> = (0..x[0].len())
+                .map(|j| x.iter().map(|r| r[j]).fold(f64::INFINITY, f64::min))
+                .collect();
+            let highs: Vec<f64> = (0..x[0].len())
+                .map(|j| x.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max))
+                .collect();
+            let shifts: Vec<f64> = lows
+                .iter()
+                .zip(&highs)
+                .map(|(l, h)| if *l > 0.0 && *h <= 2.0 * l { *l } else { 0.0 })
+                .collect();
+            let shifted = x
+                .iter()
+                .map(|r| r.iter().zip(&shifts).map(|(v, c)| v - c).collect())
+                .collect();
+            (shifted, shifts)
+        };
+        let mut reference = Dataset::from_rows(&shifted, &y, &cpu).unwrap();
+        if let Some(w) = &weights {
+            reference = reference.with_weights(w).unwrap();
+        }
+        let reference = ls.clone().with_rcond(None).fit(&reference).unwrap();
+        let (a, b) = (fit.model().weights(), reference.model().weights());
         for (u, v) in a.iter().zip(&b) {
             assert!(
                 (u - v).abs() <= 1e-9 * v.abs().max(1.0),
                 "{what}: {a:?} vs {b:?}"
             );
         }
-        let (u, v) = (
-            fit.model().bias().unwrap()[0],
-            whole.model().bias().unwrap()[0],
-        );
+        // b = b_shifted - sum_j c_j w_j.
+        let want = b
+            .iter()
+            .zip(&shifts)
+            .fold(reference.model().bias().unwrap()[0], |acc, (w, c)| {
+                acc - w * c
+            });
+        let got = fit.model().bias().unwrap()[0];
         assert!(
-            (u - v).abs() <= 1e-9 * v.abs().max(1.0),
-            "{what}: bias {u} vs {v}"
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{what}: bias {got} vs {want}"
+        );
+        let (u, v) = (fit.sse()[0], reference.sse()[0]);
+        let scale: f64 = y.iter().map(|v| v * v).sum();
+        assert!(
+            (u - v).abs() <= 1e-9 * v.abs() + 1e-24 * scale,
+            "{what}: sse {u} vs {v}"
         );
     }
 }

@@ -23,9 +23,15 @@
 //! a full-rank `Qr` solution is the back substitution in double-double (where the in-memory
 //! path refines with residuals: here no residual pass is needed, the equations are exact).
 //!
-//! Per fit each shard receives `p` scales and sends `m + k` column maxima and `12 p^2` integers;
-//! the data never move. The work on a shard is about 6 times a plain `X^T X` (the slice products)
-//! and a dozen elementwise passes.
+//! With an intercept, a column whose values lie within a factor of two of each other (a year,
+//! a timestamp, `1e12 +` a fraction) is first shifted, exactly, by its end nearest zero, so
+//! that the factor's centring never subtracts a large mean from itself (the exact Gram matrix
+//! of unshifted data would still lose `(mean / sd)^2` of the double-double digits there).
+//!
+//! Per fit, two rounds of jobs: each shard sends its columns' minima and maxima (`2 (m + k)`
+//! numbers), then receives the shifts and sends `m + k` maxima and `12 p^2` integers; the data
+//! never move. The work on a shard is about 6 times a plain `X^T X` (the slice products) and a
+//! dozen elementwise passes.
 
 use burn::tensor::{Tensor, TensorData};
 
@@ -75,15 +81,42 @@ fn pairs() -> impl Iterator<Item = (usize, usize)> {
     (0..LEVELS).flat_map(|s| (s..LEVELS).map(move |t| (s, t)))
 }
 
-/// What a shard sends back.
+/// The shift of a column whose values (over the rows of positive weight) lie in
+/// `[low, high]`: its end nearest zero when every value is within a factor of two of it (then
+/// `x - c` is exact, by Sterbenz's lemma, and a constant column becomes exact zeros), else 0.
+/// Without the shift, a column far from zero relative to its spread (1e12 + a fraction) would
+/// have its centred part computed as the difference of two nearly equal double-double numbers,
+/// `sum x^2 - n mean^2`, good to `2^-103 (mean / sd)^2` only; a column spread over more than a
+/// factor of two has `(mean / sd)^2 <= 4 n`, harmless.
+fn exact_shift(low: f64, high: f64) -> f64 {
+    if low > 0.0 && high <= 2.0 * low {
+        low
+    } else if high < 0.0 && low >= 2.0 * high {
+        high
+    } else {
+        0.0
+    }
+}
+
+/// A job for a shard's thread: its columns' ranges, or its Gram blocks of the data shifted by
+/// one value per feature and target.
+enum ShardJob {
+    Ranges,
+    Gram(std::sync::Arc<Vec<f64>>),
+}
+
+/// A shard's answer to a [`ShardJob`].
+enum ShardAnswer {
+    Ranges(Vec<(f64, f64)>),
+    Gram(ShardGram),
+}
+
+/// What a shard sends back for its Gram blocks.
 struct ShardGram {
     /// Per column of `D`: every value has magnitude below `2^e`.
     exponents: Vec<i32>,
-    /// The largest magnitude of each feature and target column (weighted rows).
+    /// The largest magnitude of each shifted (and weighted) feature and target column.
     largest: Vec<f64>,
-    /// The smallest and largest value of each feature and target column (the rows as given):
-    /// a column whose two are equal over every shard is constant.
-    range: Vec<(f64, f64)>,
     /// Per pair of [`pairs`]: `S_s^T S_t` as its two exact halves (`p x p` row-major each).
     products: Vec<(Vec<f64>, Vec<f64>)>,
 }
@@ -143,94 +176,123 @@ fn exact_product(a: &Tensor<2>, b: &Tensor<2>) -> (Tensor<3>, Tensor<3>) {
     (hi.sum_dim(0), lo.sum_dim(0))
 }
 
-/// The shard's exact Gram blocks (see the module documentation): one pass for the column
-/// maxima, one for the slices and their products, both on the shard's device. With sample
-/// weights, `weight_exponent` (`-e`, `2^e` above the largest weight of all shards) gives the
-/// rows' factors `sqrt(w 2^-e)`: the Gram matrix of the weighted rows, whose leading column is
-/// those factors (below 1) instead of ones.
-fn shard_gram(shard: &Dataset, intercept: bool, weight_exponent: Option<i32>) -> Result<ShardGram> {
+/// The rows' factors `sqrt(w 2^e)` of rows `rows` of `shard`, as a column (`None` without
+/// weights).
+fn root_weights(
+    shard: &Dataset,
+    weight_exponent: Option<i32>,
+    rows: std::ops::Range<usize>,
+) -> Option<Tensor<2>> {
+    let e = weight_exponent?;
+    let count = rows.len();
+    let w = shard.weights()?.slice(rows);
+    Some(times_pow2(w, e).sqrt().reshape([count, 1]))
+}
+
+/// The smallest and largest value of each feature and target column of the shard, over its
+/// rows of positive weight (`(+inf, -inf)` where there is none).
+fn shard_ranges(shard: &Dataset, weight_exponent: Option<i32>) -> Result<Vec<(f64, f64)>> {
     let (m, k) = (shard.n_features(), shard.n_targets());
-    let lead = usize::from(intercept);
-    let p = lead + m + k;
-    let chunk = chunk_rows(p);
-    // The rows' factors sqrt(w 2^-e) of a chunk, as a column.
-    let factors = |rows: std::ops::Range<usize>| -> Option<Tensor<2>> {
-        let e = weight_exponent?;
-        let count = rows.len();
-        let w = shard.weights()?.slice(rows);
-        Some(times_pow2(w, e).sqrt().reshape([count, 1]))
-    };
-    let weighted = |x: Tensor<2>, root: &Option<Tensor<2>>| match root {
-        Some(r) => x * r.clone(),
-        None => x,
-    };
-    // Per chunk: the columns' minima and maxima as given, and with weights the weighted
-    // rows' largest magnitudes.
-    type Extremes = Option<(Tensor<2>, Tensor<2>, Option<Tensor<2>>)>;
-    let extremes = par_row_ranges(
+    let chunk = chunk_rows(1 + m + k);
+    let parts = par_row_ranges(
         shard,
         chunk,
         || None,
-        |acc: &mut Extremes, rows, x, y| {
-            let root = factors(rows);
+        |acc: &mut Option<(Tensor<2>, Tensor<2>)>, rows, x, y| {
             let both = Tensor::cat(vec![x, y], 1);
             // Rows of weight zero do not count (as in memory, where they are left out).
-            let (low, high) = match &root {
+            let (low, high) = match root_weights(shard, weight_exponent, rows) {
                 Some(r) => {
-                    let dropped = r.clone().equal_elem(0.0).expand(both.dims());
+                    let dropped = r.equal_elem(0.0).expand(both.dims());
                     (
                         both.clone()
                             .mask_fill(dropped.clone(), f64::INFINITY)
                             .min_dim(0),
-                        both.clone()
-                            .mask_fill(dropped, f64::NEG_INFINITY)
-                            .max_dim(0),
+                        both.mask_fill(dropped, f64::NEG_INFINITY).max_dim(0),
                     )
                 }
-                None => (both.clone().min_dim(0), both.clone().max_dim(0)),
+                None => (both.clone().min_dim(0), both.max_dim(0)),
             };
-            let big = root.as_ref().map(|r| (both * r.clone()).abs().max_dim(0));
             *acc = Some(match acc.take() {
-                None => (low, high, big),
-                Some((l, h, b)) => (
-                    l.min_pair(low),
-                    h.max_pair(high),
-                    b.zip(big).map(|(b, big)| b.max_pair(big)),
-                ),
+                None => (low, high),
+                Some((l, h)) => (l.min_pair(low), h.max_pair(high)),
             });
             Ok(())
         },
     )?;
     let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); m + k];
-    let (mut largest, mut weighted_largest) = (vec![0.0f64; m + k], vec![0.0f64; m + k]);
-    for (low, high, big) in extremes.into_iter().flatten() {
+    for (low, high) in parts.into_iter().flatten() {
         let (low, high) = (
             crate::device::read_f64(low)?,
             crate::device::read_f64(high)?,
         );
         for (j, r) in range.iter_mut().enumerate() {
             *r = (r.0.min(low[j]), r.1.max(high[j]));
-            largest[j] = largest[j].max(low[j].abs()).max(high[j].abs());
-        }
-        if let Some(big) = big {
-            for (a, b) in weighted_largest
-                .iter_mut()
-                .zip(crate::device::read_f64(big)?)
-            {
-                *a = a.max(b);
-            }
         }
     }
-    if weight_exponent.is_some() {
-        // The weighted rows' own largest magnitudes (their factors are below 1).
-        largest = weighted_largest;
+    Ok(range)
+}
+
+/// The shard's exact Gram blocks of `[1 | X - c | Y - c]` (`c` = `shift`, one per feature and
+/// target; see the module documentation): one pass for the column maxima, one for the slices
+/// and their products, both on the shard's device. With sample weights, `weight_exponent`
+/// (`-e`, `2^e` above the largest weight of all shards) gives the rows' factors
+/// `sqrt(w 2^-e)`: the Gram matrix of the weighted rows, whose leading column is those factors
+/// (below 1, or below sqrt(2) for weights from 2^1023) instead of ones.
+fn shard_gram(
+    shard: &Dataset,
+    intercept: bool,
+    weight_exponent: Option<i32>,
+    shift: &[f64],
+) -> Result<ShardGram> {
+    let (m, k) = (shard.n_features(), shard.n_targets());
+    let lead = usize::from(intercept);
+    let p = lead + m + k;
+    let chunk = chunk_rows(p);
+    let device = shard.device();
+    let dtype = shard.features().dtype();
+    let row = |values: Vec<f64>, width: usize| {
+        Tensor::<2>::from_data(TensorData::new(values, [1, width]), (&device, dtype))
+    };
+    let shift_row = shift
+        .iter()
+        .any(|&c| c != 0.0)
+        .then(|| row(shift.to_vec(), m + k));
+    // The chunk's features and targets, shifted and weighted.
+    let prepared = |rows: std::ops::Range<usize>, x: Tensor<2>, y: Tensor<2>| {
+        let root = root_weights(shard, weight_exponent, rows);
+        let mut both = Tensor::cat(vec![x, y], 1);
+        if let Some(c) = &shift_row {
+            both = both - c.clone();
+        }
+        if let Some(r) = &root {
+            both = both * r.clone();
+        }
+        (both, root)
+    };
+    let maxima = par_row_ranges(
+        shard,
+        chunk,
+        || None,
+        |acc: &mut Option<Tensor<2>>, rows, x, y| {
+            let big = prepared(rows, x, y).0.abs().max_dim(0);
+            *acc = Some(match acc.take() {
+                None => big,
+                Some(a) => a.max_pair(big),
+            });
+            Ok(())
+        },
+    )?;
+    let mut largest = vec![0.0f64; m + k];
+    for part in maxima.into_iter().flatten() {
+        for (a, b) in largest.iter_mut().zip(crate::device::read_f64(part)?) {
+            *a = a.max(b);
+        }
     }
     let exponents: Vec<i32> = (0..lead)
         .map(|_| 1)
         .chain(largest.iter().map(|&v| exponent_above(v)))
         .collect();
-    let device = shard.device();
-    let dtype = shard.features().dtype();
     // The scaling to slice units, 2^(BETA - e_j), as one row of factors, or two where a column
     // of tiny values needs more than a float holds (below 2^-979).
     let halves: Vec<(i32, i32)> = exponents
@@ -244,14 +306,11 @@ fn shard_gram(shard: &Dataset, intercept: bool, weight_exponent: Option<i32>) ->
             }
         })
         .collect();
-    let row = |values: Vec<f64>| {
-        Tensor::<2>::from_data(TensorData::new(values, [1, p]), (&device, dtype))
-    };
-    let to_slice_units = row(halves.iter().map(|h| scale2(1.0, h.0)).collect());
+    let to_slice_units = row(halves.iter().map(|h| scale2(1.0, h.0)).collect(), p);
     let second_step = halves
         .iter()
         .any(|h| h.1 != 0)
-        .then(|| row(halves.iter().map(|h| scale2(1.0, h.1)).collect()));
+        .then(|| row(halves.iter().map(|h| scale2(1.0, h.1)).collect(), p));
     let step = scale2(1.0, BETA);
     let host = crate::device::is_host_cpu(&device);
     let n_pairs = pairs().count();
@@ -260,16 +319,13 @@ fn shard_gram(shard: &Dataset, intercept: bool, weight_exponent: Option<i32>) ->
         chunk,
         || vec![(None, None); n_pairs],
         |acc: &mut Vec<(Option<Tensor<3>>, Option<Tensor<3>>)>, rows, x, y| {
-            let root = factors(rows);
-            let mut columns = Vec::with_capacity(3);
-            if intercept {
-                columns.push(match &root {
-                    Some(r) => r.clone(),
-                    None => Tensor::<2>::ones([x.dims()[0], 1], (&x.device(), x.dtype())),
-                });
-            }
-            columns.push(weighted(x, &root));
-            columns.push(weighted(y, &root));
+            let ones = || Tensor::<2>::ones([x.dims()[0], 1], (&x.device(), x.dtype()));
+            let lead_column = intercept.then(ones);
+            let (both, root) = prepared(rows, x, y);
+            let columns = match lead_column {
+                Some(ones) => vec![root.unwrap_or(ones), both],
+                None => vec![both],
+            };
             // Exact: a power-of-two scaling, then rounding and exact differences.
             let mut rest = Tensor::cat(columns, 1) * to_slice_units.clone();
             if let Some(second) = &second_step {
@@ -314,7 +370,6 @@ fn shard_gram(shard: &Dataset, intercept: bool, weight_exponent: Option<i32>) ->
     Ok(ShardGram {
         exponents,
         largest,
-        range,
         products,
     })
 }
@@ -381,29 +436,19 @@ fn cholesky(g: &[Dd], p: usize) -> Vec<Dd> {
     r
 }
 
-/// Columns that are constant (`constant`, known exactly) have a zero centred part; the
-/// double-double Cholesky leaves rounding there (and with weights, the rounding of each
-/// weighted value), about `2^-104` of the column's norm,
-/// which the column scaling of the rank decision would blow up into a unit column. A centred
-/// part below `2^-90` of the column's norm is cleared (a genuinely varying `f64` column stays
-/// far above: its values differ by at least one ulp, `2^-52` of its largest).
-fn clear_constant_columns(r: &mut [Dd], gram: &[Dd], p: usize, constant: &[bool]) {
-    for j in 1..p {
-        let centred = (1..=j)
-            .map(|i| r[i * p + j].value().powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let norm = gram[j * p + j].value().max(0.0).sqrt();
-        if constant[j] || centred <= norm * 2f64.powi(-90) {
-            for i in 1..=j {
-                r[i * p + j] = Dd::default();
-            }
-            // Its pivot row too: divided by a pivot of rounding, it is rounding.
-            for l in j + 1..p {
-                r[j * p + l] = Dd::default();
-            }
-        }
-    }
+/// `sum_i (R[i, y] - sum_j R[i, lead + j] w_j)^2` over the rows `i >= lead` of the factor
+/// `r` (`p x p`) of `[1 | X | Y]`: the residual sum of squares of weights `w` for the target
+/// in column `y` (the constant's row is the intercept's, fitted exactly), in double-double.
+fn residual_sum_of_squares(r: &[Dd], p: usize, lead: usize, w: &[f64], y: usize) -> f64 {
+    (lead..=y)
+        .map(|i| {
+            let e = w.iter().enumerate().fold(r[i * p + y], |acc, (j, wj)| {
+                acc.sub_dd(r[i * p + lead + j].mul(*wj))
+            });
+            e.mul_dd(e)
+        })
+        .fold(Dd::default(), Dd::add_dd)
+        .value()
 }
 
 /// The full-rank solution of target `t` by back substitution in double-double with `r`
@@ -563,21 +608,52 @@ impl LeastSquares {
             None => (data.n_samples(), Weighting::none(data.n_samples()), None),
             Some((positive, weighting, e)) => (positive, weighting, Some(e)),
         };
-        let workers = ShardWorkers::start(data, move |shard, ()| {
-            shard_gram(shard, intercept, weight_exponent)
+        let workers = ShardWorkers::start(data, move |shard, job: ShardJob| match job {
+            ShardJob::Ranges => shard_ranges(shard, weight_exponent).map(ShardAnswer::Ranges),
+            ShardJob::Gram(shift) => {
+                shard_gram(shard, intercept, weight_exponent, &shift).map(ShardAnswer::Gram)
+            }
         })?;
-        for i in 0..data.shards().len() {
-            workers.send(i, ());
+        let shards = data.shards().len();
+        // With an intercept, a column whose values lie within a factor of two of each other is
+        // shifted by its end nearest zero first (exactly: see `exact_shift`), so that the
+        // double-double factor never subtracts a large mean from itself.
+        let shift = if intercept {
+            for i in 0..shards {
+                workers.send(i, ShardJob::Ranges);
+            }
+            let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); m + k];
+            for answer in workers.answers("the column ranges of the closed form")? {
+                let ShardAnswer::Ranges(part) = answer else {
+                    unreachable!("a range job answers with ranges")
+                };
+                for (a, b) in range.iter_mut().zip(part) {
+                    *a = (a.0.min(b.0), a.1.max(b.1));
+                }
+            }
+            range
+                .iter()
+                .map(|&(low, high)| exact_shift(low, high))
+                .collect()
+        } else {
+            vec![0.0; m + k]
+        };
+        let shift_job = std::sync::Arc::new(shift.clone());
+        for i in 0..shards {
+            workers.send(i, ShardJob::Gram(shift_job.clone()));
         }
-        let grams = workers.answers("the Gram blocks of the closed form")?;
+        let grams: Vec<ShardGram> = workers
+            .answers("the Gram blocks of the closed form")?
+            .into_iter()
+            .map(|answer| match answer {
+                ShardAnswer::Gram(g) => g,
+                ShardAnswer::Ranges(_) => unreachable!("a Gram job answers with blocks"),
+            })
+            .collect();
         let mut largest = vec![0.0f64; m + k];
-        let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); m + k];
         for g in &grams {
             for (a, b) in largest.iter_mut().zip(&g.largest) {
                 *a = a.max(*b);
-            }
-            for (a, b) in range.iter_mut().zip(&g.range) {
-                *a = (a.0.min(b.0), a.1.max(b.1));
             }
         }
         // Ridge: the penalty rows sqrt(alpha) e_j (in the weights' units) are part of the
@@ -605,6 +681,11 @@ impl LeastSquares {
         for (a, s) in largest.iter_mut().zip(&column_scaling[lead..]) {
             *a = scale2(*a, *s);
         }
+        let shift: Vec<f64> = shift
+            .iter()
+            .zip(&column_scaling[lead..])
+            .map(|(c, s)| scale2(*c, *s))
+            .collect();
         let mut gram = combine(&grams, p, &column_scaling);
         if let Some(v) = gram.iter().find(|v| !v.value().is_finite()) {
             return Err(Error::OutOfRange {
@@ -616,8 +697,10 @@ impl LeastSquares {
             });
         }
         // Ridge: the Gram matrix of the rows plus `sqrt(alpha) e_j` rows (target 0, no
-        // constant), alpha in the scaled units.
+        // constant), alpha in the scaled units; the rows' own factor is kept for the sums of
+        // squares.
         let alpha = scale2(alpha, 2 * scaling.x);
+        let unpenalised = (alpha > 0.0).then(|| cholesky(&gram, p));
         if alpha > 0.0 {
             if !alpha.is_finite() {
                 return Err(Error::OutOfRange {
@@ -632,26 +715,20 @@ impl LeastSquares {
                 gram[j * p + j] = gram[j * p + j].add(alpha);
             }
         }
-        let mut r_dd = cholesky(&gram, p);
-        if intercept {
-            // Constant columns (exactly, from the shards' minima and maxima; with weights their
-            // weighted rows are not exactly proportional to the leading column) and columns
-            // whose centred part is rounding.
-            let constant: Vec<bool> = (0..lead)
-                .map(|_| false)
-                .chain(range.iter().map(|(low, high)| low == high))
-                .collect();
-            clear_constant_columns(&mut r_dd, &gram, p, &constant);
-        }
+        let r_dd = cholesky(&gram, p);
         // Features whose pivot the factor zeroed are dependent, whatever rcond says.
         let rank_cap = (lead..lead + m)
             .filter(|&j| r_dd[j * p + j].value() != 0.0)
             .count();
+        // The means: the shift plus the shifted columns' means.
         let means = |offset: usize, count: usize| -> Vec<f64> {
             (0..count)
                 .map(|j| {
                     if intercept {
-                        gram[offset + j].div_dd(gram[0]).value()
+                        gram[offset + j]
+                            .div_dd(gram[0])
+                            .add(shift[offset - lead + j])
+                            .value()
                     } else {
                         0.0
                     }
@@ -665,8 +742,24 @@ impl LeastSquares {
             Solver::Svd => RankRule::Unscaled,
             _ => RankRule::Scaled,
         };
-        let exact: Vec<Option<(Vec<f64>, f64)>> =
-            (0..k).map(|t| solve_dd(&r_dd, p, lead, m, t)).collect();
+        let exact: Vec<Option<(Vec<f64>, f64)>> = (0..k)
+            .map(|t| {
+                // The intercept of the shifted data, moved back: b = b_s + c_y - c_x w.
+                solve_dd(&r_dd, p, lead, m, t).map(|(w, b)| {
+                    let b = if intercept {
+                        w.iter()
+                            .zip(&shift[..m])
+                            .fold(Dd::new(b).add(shift[m + t]), |acc, (wj, cj)| {
+                                acc.sub_dd(Dd::new(*wj).mul(*cj))
+                            })
+                            .value()
+                    } else {
+                        b
+                    };
+                    (w, b)
+                })
+            })
+            .collect();
         let mut refined = vec![false; k];
         // Ridge solves the rows and the m penalty rows: its rank may reach m with fewer rows.
         let rows_solved = if alpha > 0.0 { n + m } else { n };
@@ -706,14 +799,13 @@ impl LeastSquares {
                 }
             }
         }
-        if alpha > 0.0
-            && let Some((sse, _)) = solution.sums_of_squares.as_mut()
-        {
-            // The factor's residual includes the penalty rows' alpha |w|^2: the rows' own
-            // sum of squares is the rest.
+        if let (Some(r0), Some((sse, _))) = (&unpenalised, solution.sums_of_squares.as_mut()) {
+            // The penalised factor's residual includes alpha |w|^2; the rows' own sum of
+            // squares, |R0 (-w; e_t)|^2 over the rows below the constant's, from the factor
+            // without the penalty (a sum of squares, no cancellation).
             for (t, sse) in sse.iter_mut().enumerate() {
-                let penalty: f64 = solution.weights.iter().map(|row| row[t] * row[t]).sum();
-                *sse = (*sse - alpha * penalty).max(0.0);
+                let w: Vec<f64> = solution.weights.iter().map(|row| row[t]).collect();
+                *sse = residual_sum_of_squares(r0, p, lead, &w, lead + m + t);
             }
         }
         let (features, targets) = data.names();
