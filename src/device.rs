@@ -198,7 +198,13 @@ pub fn from_name(name: &str, precision: Precision) -> Result<Device> {
         "cuda" => {
             #[cfg(feature = "cuda")]
             {
-                configure(Device::cuda(index.unwrap_or(0)), precision)
+                let index = index.unwrap_or(0);
+                // Burn's CUDA runtime panics in a device thread without a driver or a device.
+                check_cuda(index).map_err(|reason| Error::Device {
+                    name: name.into(),
+                    reason,
+                })?;
+                configure(Device::cuda(index), precision)
             }
             #[cfg(not(feature = "cuda"))]
             {
@@ -210,6 +216,75 @@ pub fn from_name(name: &str, precision: Precision) -> Result<Device> {
             reason: "unknown device: expected cpu, flex, ndarray, wgpu, cuda or cuda:N".into(),
         }),
     }
+}
+
+/// Whether the NVIDIA driver can serve CUDA device `index`: its library loads, `cuInit`
+/// succeeds and the device exists. Without this check Burn's CUDA runtime (cudarc) panics in a
+/// device thread ("Unable to dynamically load the \"cuda\" shared library").
+#[cfg(feature = "cuda")]
+fn check_cuda(index: usize) -> std::result::Result<(), String> {
+    type CuInit = unsafe extern "C" fn(u32) -> i32;
+    type CuDeviceGetCount = unsafe extern "C" fn(*mut i32) -> i32;
+    let names: &[&str] = if cfg!(windows) {
+        &["nvcuda.dll"]
+    } else {
+        &["libcuda.so.1", "libcuda.so"]
+    };
+    let mut last = String::new();
+    for name in names {
+        // SAFETY: loading the driver library runs its initialisers, as cudarc does when Burn
+        // creates a CUDA device.
+        let library = match unsafe { libloading::Library::new(name) } {
+            Ok(library) => library,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        // SAFETY: the CUDA driver API's signatures: `CUresult cuInit(unsigned int)` and
+        // `CUresult cuDeviceGetCount(int *)`.
+        let (init, count) = unsafe {
+            (
+                library.get::<CuInit>(b"cuInit\0"),
+                library.get::<CuDeviceGetCount>(b"cuDeviceGetCount\0"),
+            )
+        };
+        let (Ok(init), Ok(count)) = (init, count) else {
+            return Err(format!(
+                "{name} lacks cuInit or cuDeviceGetCount: not an NVIDIA driver"
+            ));
+        };
+        // SAFETY: the driver API as declared above.
+        let status = unsafe { init(0) };
+        if status != 0 {
+            return Err(format!(
+                "the NVIDIA driver did not start (cuInit error {status}{})",
+                match status {
+                    100 => ": no CUDA-capable device",
+                    35 => ": the driver is older than the CUDA runtime needs",
+                    _ => "",
+                }
+            ));
+        }
+        let mut devices = 0i32;
+        // SAFETY: as above.
+        let status = unsafe { count(&mut devices) };
+        if status != 0 {
+            return Err(format!("cuDeviceGetCount error {status}"));
+        }
+        if index >= devices.max(0) as usize {
+            return Err(format!(
+                "this machine has {devices} CUDA device(s): cuda:{index} does not exist"
+            ));
+        }
+        // The driver stays loaded for cudarc, which loads it again.
+        std::mem::forget(library);
+        return Ok(());
+    }
+    Err(format!(
+        "the NVIDIA driver library cannot be loaded ({last}): install the NVIDIA driver, or use \
+         another device"
+    ))
 }
 
 /// The device named by the environment variable `var` (for instance `LINFIT_DEVICE`), or the

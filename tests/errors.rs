@@ -427,3 +427,25 @@ fn errors_travel_across_threads_and_into_error_reporters() {
         "{boxed}"
     );
 }
+
+/// Without an NVIDIA driver (or without the device asked for), `from_name("cuda...")` is an
+/// error, not a panic in Burn's device thread. No machine has a thousand GPUs.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_without_the_driver_or_the_device_is_an_error_not_a_panic() {
+    match device::from_name("cuda:999", Precision::F32) {
+        Err(Error::Device { reason, .. }) => {
+            assert!(
+                reason.contains("cuda:999") || reason.contains("driver"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected a device error, got {other:?}"),
+    }
+    // Either answer, but an answer (this machine may or may not have the driver and a GPU).
+    match device::from_name("cuda", Precision::F32) {
+        Ok(_) => println!("CUDA device 0 is here"),
+        Err(Error::Device { reason, .. }) => println!("no CUDA here: {reason}"),
+        Err(other) => panic!("expected a device error, got {other:?}"),
+    }
+}
