@@ -126,14 +126,8 @@ fn exponent_above(v: f64) -> i32 {
     if v == 0.0 || !v.is_finite() {
         return 0;
     }
-    let mut e = v.log2().floor() as i32 + 1;
-    while scale2(1.0, e) <= v {
-        e += 1;
-    }
-    while scale2(1.0, e - 1) > v {
-        e -= 1;
-    }
-    e
+    // v in [2^E, 2^(E + 1)), E its binary exponent (subnormals included).
+    crate::float::exponent(v) + 1
 }
 
 /// Rounds values below `2^51` in magnitude to integers (ties to even). On this machine's
@@ -840,7 +834,17 @@ mod tests {
 
     #[test]
     fn exponents_bound_the_values() {
-        for v in [1.0, 0.75, 1e-300, 3.0, 4.0, 1e300, f64::MIN_POSITIVE] {
+        for v in [
+            1.0,
+            0.75,
+            1e-300,
+            3.0,
+            4.0,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            5e-324,
+        ] {
             let e = exponent_above(v);
             assert!(v < scale2(1.0, e) && v >= scale2(1.0, e - 1), "{v}");
         }
