@@ -13,8 +13,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use linfit::burn::tensor::{Int, TensorData};
 use linfit::prelude::*;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha12Rng;
 
 const BATCH: usize = 256;
 
@@ -30,7 +30,7 @@ fn trainer_epoch(data: &Dataset) -> Fitted {
     trainer.fit(model, data).unwrap()
 }
 
-fn plain_epoch(data: &Dataset, rng: &mut StdRng) -> f64 {
+fn plain_epoch(data: &Dataset, rng: &mut ChaCha12Rng) -> f64 {
     let n = data.n_samples();
     let mut p = PlainLoop::new(data.n_features(), &data.device(), Precision::F32.dtype());
     let mut order: Vec<i64> = (0..n as i64).collect();
@@ -51,7 +51,7 @@ fn minibatch(c: &mut Criterion) {
     let (n, m) = (1_000_000, 32);
     let (x, y) = synthetic(n, m, 2);
     let data = Dataset::from_flat(x, y, [n, m], 1, &dev).unwrap();
-    let mut rng = StdRng::seed_from_u64(0);
+    let mut rng = ChaCha12Rng::seed_from_u64(0);
 
     let mut linfit_s = Vec::new();
     let mut plain_s = Vec::new();

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use linfit::burn::nn::Initializer;
 use linfit::prelude::*;
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 
 struct Args {
     device: String,
@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse()?;
     let dev = device::from_name(&args.device, args.precision)?;
     let (n, m) = (args.rows, args.cols);
-    let mut rng = StdRng::seed_from_u64(1);
+    let mut rng = ChaCha12Rng::seed_from_u64(1);
     let w: Vec<f64> = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
     let mut x = Vec::with_capacity(n * m);
     let mut y = Vec::with_capacity(n);

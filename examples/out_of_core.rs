@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use linfit::prelude::*;
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 
 /// Shows linfit's progress records (one per chunk read) on a spinner.
 struct Progress(Mutex<Option<ProgressBar>>);
@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. The file.
     let bar = spinner(&format!("writing {rows} x {cols} to {}", path.display()));
-    let mut rng = StdRng::seed_from_u64(7);
+    let mut rng = ChaCha12Rng::seed_from_u64(7);
     let w: Vec<f64> = (0..cols).map(|_| rng.random_range(-2.0..2.0)).collect();
     {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);

@@ -5,13 +5,13 @@
 //! ```
 
 use linfit::prelude::*;
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 
 fn main() -> linfit::Result<()> {
     let cpu = device::cpu(Precision::F64)?;
 
-    let mut rng = StdRng::seed_from_u64(0);
+    let mut rng = ChaCha12Rng::seed_from_u64(0);
     let rows: Vec<Vec<f64>> = (0..1000)
         .map(|_| vec![rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)])
         .collect();

@@ -17,7 +17,7 @@
 //! - Data in and results out: [`Dataset::from_csv`] (column names from the header, carried into
 //!   models, summaries and plots), [`Dataset::train_test_split`], [`Standardizer`], [`metrics`],
 //!   [`MakeRegression`], [`LinearModel::save`] / [`LinearModel::load`] (Burn's burnpack),
-//!   [`LinearModel::to_json`], and plots (`plot` module, feature `plot`, on by default).
+//!   [`LinearModel::to_json`], and plots (`plot` module, feature `plot`).
 //! - Data larger than memory: [`LeastSquares::fit_csv`] and [`Trainer::fit_csv`] read a file
 //!   in bounded chunks; [`data::convert_csv`] writes linfit's binary row file, which
 //!   [`LeastSquares::fit_rows`] and [`Trainer::fit_rows`] read without parsing.
@@ -64,6 +64,10 @@
 //! | `ndarray` | `cpu` (when flex is off), `ndarray` | Burn's ndarray backend |
 //! | `wgpu` | `wgpu` | Vulkan / Metal / DX12; f64 only where the adapter has it |
 //! | `cuda` | `cuda`, `cuda:N` | NVIDIA GPUs, f32 and f64 |
+//!
+//! Other features: `plot` (loss and prediction plots, PNG or SVG, with plotters) and
+//! `distributed` (workers on other machines). Only `flex` is on by default. Several backends
+//! can be compiled in together; `cpu` then still means flex.
 //!
 //! No linfit code names a backend: everything takes a `&Device`, and the same program runs on any
 //! of them; [`device::from_name`] turns a `--device` flag or `LINFIT_DEVICE` into one. Training
@@ -117,6 +121,8 @@
 //! | statsmodels `OLS(y, X).fit().summary()` | `println!("{}", fit.summary())` |
 
 #![warn(missing_docs)]
+// docs.rs: a badge on each item that needs a cargo feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod data;
 pub mod device;

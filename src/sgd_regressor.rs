@@ -26,7 +26,7 @@
 //! lazily scaled weight vector and averaged weights), reading the data from the device once.
 //!
 //! # Where linfit differs from scikit-learn
-//! - `shuffle = true` uses linfit's seeded generator (`rand`'s `StdRng` from `seed`, a new
+//! - `shuffle = true` uses linfit's seeded generator (`rand_chacha`'s `ChaCha12Rng` from `seed`, a new
 //!   permutation each epoch), not sklearn's: the same settings give other numbers than sklearn's
 //!   shuffled runs. With `shuffle = false` (as every test against sklearn), the numbers agree to
 //!   round-off.
@@ -40,8 +40,8 @@
 
 use burn::config::Config;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha12Rng;
 
 use crate::data::{Dataset, Names};
 use crate::device::read_f64;
@@ -512,7 +512,7 @@ impl SgdRegressor {
         let mut states = self.targets.clone();
         for (target, state) in states.iter_mut().enumerate() {
             let y_target: Vec<f64> = (0..n).map(|i| y[i * k + target]).collect();
-            let mut rng = StdRng::seed_from_u64(self.config.seed);
+            let mut rng = ChaCha12Rng::seed_from_u64(self.config.seed);
             let epochs = Epochs {
                 config: &self.config,
                 x: &x,
@@ -546,7 +546,7 @@ impl SgdRegressor {
             ));
         }
         let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(self.config.seed));
+        order.shuffle(&mut ChaCha12Rng::seed_from_u64(self.config.seed));
         let mut mask = vec![false; n];
         for &i in &order[..n_val] {
             mask[i] = true;
@@ -776,7 +776,12 @@ impl RegressionLoss {
 }
 
 impl Epochs<'_> {
-    fn run(&self, state: &mut TargetState, order: &mut [usize], rng: &mut StdRng) -> Result<()> {
+    fn run(
+        &self,
+        state: &mut TargetState,
+        order: &mut [usize],
+        rng: &mut ChaCha12Rng,
+    ) -> Result<()> {
         let c = self.config;
         let m = self.n_features;
         let n = self.y.len();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use linfit::prelude::*;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 fn temp(name: &str, contents: &str) -> PathBuf {

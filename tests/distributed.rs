@@ -3,6 +3,8 @@
 //! worker, nothing listening, a refused precision or token). Feature `distributed`.
 #![cfg(feature = "distributed")]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,6 +30,8 @@ impl Worker {
         let mut command = Command::new(env!("CARGO_BIN_EXE_linfit-worker"));
         command
             .args(["--listen", "127.0.0.1:0", "--precision", precision])
+            // Each worker serves the device under test (flex or ndarray in CI).
+            .args(["--device", &common::test_device_name()])
             .stdout(Stdio::piped())
             .stderr(log)
             .env_remove("LINFIT_WORKER_TOKEN");
@@ -75,7 +79,7 @@ fn start(device: &Device) -> LinearModel {
 #[test]
 fn two_workers_train_as_one_process() {
     let (a, b) = (Worker::start("f64", None), Worker::start("f64", None));
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let remote = [
         device::remote(&a.address, Precision::F64).unwrap(),
         device::remote(&b.address, Precision::F64).unwrap(),
@@ -112,7 +116,7 @@ fn two_workers_train_as_one_process() {
 #[test]
 fn two_workers_solve_the_closed_form_as_one_process() {
     let (a, b) = (Worker::start("f64", None), Worker::start("f64", None));
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let remote = [
         device::remote(&a.address, Precision::F64).unwrap(),
         device::remote(&b.address, Precision::F64).unwrap(),
@@ -152,7 +156,7 @@ fn two_workers_solve_the_closed_form_as_one_process() {
 #[test]
 fn a_killed_worker_is_an_error_naming_it() {
     let (a, mut b) = (Worker::start("f64", None), Worker::start("f64", None));
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let remote = [
         device::remote(&a.address, Precision::F64).unwrap(),
         device::remote(&b.address, Precision::F64).unwrap(),

@@ -2,12 +2,14 @@
 //! panic, a hang or a silently wrong `Ok`. One test per cause (the f32 ones are in tests/f32.rs:
 //! a process has one precision per device).
 
+mod common;
+
 use std::path::PathBuf;
 
 use linfit::prelude::*;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 fn temp(name: &str, contents: &[u8]) -> PathBuf {

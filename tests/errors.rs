@@ -1,5 +1,7 @@
 //! Every error variant that bad data or settings can reach, and the messages users see.
 
+mod common;
+
 use core::ops::ControlFlow;
 
 use linfit::burn::nn::Initializer;
@@ -7,7 +9,7 @@ use linfit::burn::tensor::{DType, TensorData};
 use linfit::prelude::*;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 fn small(dev: &Device) -> Dataset {
@@ -376,6 +378,9 @@ fn callback_stops_and_tol_converges() {
 
 #[test]
 fn device_names_and_precision_locks() {
+    if common::skip_unless_default_device("it tests device::cpu itself") {
+        return;
+    }
     // This binary's CPU device is f64 (first tensor locks it); asking for f32 now is an error.
     let dev = device::cpu(Precision::F64).unwrap();
     let _lock = Tensor::<1>::zeros([1], &dev);
@@ -404,8 +409,30 @@ fn device_names_and_precision_locks() {
     assert!(device::from_name(" CPU ", Precision::F64).is_ok());
 }
 
+/// With both CPU backends compiled in, `cpu` keeps meaning flex and `ndarray` reaches ndarray:
+/// two different devices.
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn cpu_means_flex_and_ndarray_is_reachable_by_name() {
+    let cpu = device::cpu(Precision::F64).unwrap();
+    assert_eq!(device::from_name("flex", Precision::F64).unwrap(), cpu);
+    let ndarray = device::from_name("ndarray", Precision::F64).unwrap();
+    assert_ne!(ndarray, cpu);
+    // Both compute: the same sum on each.
+    let sum = |dev: &Device| {
+        Tensor::<1>::from_data(TensorData::new(vec![1.0f64, 2.0, 3.5], [3]), dev)
+            .sum()
+            .into_scalar::<f64>()
+    };
+    assert_eq!(sum(&cpu), 6.5);
+    assert_eq!(sum(&ndarray), 6.5);
+}
+
 #[test]
 fn devices_are_safe_from_parallel_threads() {
+    if common::skip_unless_default_device("it tests device::cpu itself") {
+        return;
+    }
     let handles: Vec<_> = (0..8)
         .map(|_| std::thread::spawn(|| device::cpu(Precision::F64).map(|d| device::precision(&d))))
         .collect();

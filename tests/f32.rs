@@ -6,7 +6,7 @@ mod common;
 use linfit::prelude::*;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F32).expect("f32 device")
+    common::test_device(Precision::F32)
 }
 
 #[test]
@@ -15,14 +15,11 @@ fn f32_device_keeps_f32_and_refuses_f64_afterwards() {
     let data = Dataset::from_rows(&[vec![0.1], vec![0.2]], &[1.0, 2.0], &dev).unwrap();
     assert_eq!(data.precision(), Precision::F32);
     let _lock = data.features();
-    let on_cpu =
-        std::env::var("LINFIT_TEST_DEVICE").map_or(true, |d| d.trim().is_empty() || d == "cpu");
-    if on_cpu {
-        assert!(matches!(
-            device::cpu(Precision::F64),
-            Err(Error::Precision { .. })
-        ));
-    }
+    // The device under test is locked to f32 now, whichever backend it is.
+    assert!(matches!(
+        common::try_test_device(Precision::F64),
+        Err(Error::Precision { .. })
+    ));
     let model = LinearModel::from_values(1, &[0.1], Some(&[0.0]), &dev).unwrap();
     // Values read back are the f32 roundings of what went in.
     assert_eq!(model.weights(), vec![f64::from(0.1f32)]);

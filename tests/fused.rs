@@ -9,7 +9,7 @@ use common::{assert_rel, problem};
 use linfit::prelude::*;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 /// Loss and gradients (W row-major, then b) from a loss tensor built on `model`.

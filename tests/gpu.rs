@@ -14,9 +14,8 @@ use common::{Reference, problem, rel_norm};
 use linfit::prelude::*;
 
 fn device_under_test() -> Device {
-    let name = std::env::var("LINFIT_TEST_DEVICE").unwrap_or_else(|_| "cpu".into());
-    eprintln!("device under test: {name} (f32)");
-    device::from_name(&name, Precision::F32).expect("LINFIT_TEST_DEVICE names a usable f32 device")
+    eprintln!("device under test: {} (f32)", common::test_device_name());
+    common::test_device(Precision::F32)
 }
 
 #[test]

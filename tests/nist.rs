@@ -12,6 +12,8 @@
 //! `fit_polynomial` (a well-conditioned basis, refined in powers of x) reaches 14 digits on
 //! Filip and at least 13 on every polynomial dataset.
 
+mod common;
+
 #[path = "../examples/support/nist.rs"]
 mod nist;
 
@@ -38,7 +40,7 @@ fn cases() -> Vec<nist::NistCase> {
 
 #[test]
 fn every_nist_dataset_meets_its_floor() {
-    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).unwrap();
+    let dev = common::test_device(Precision::F64);
     let cases = cases();
     assert_eq!(cases.len(), 11);
     for case in &cases {
@@ -57,7 +59,7 @@ fn every_nist_dataset_meets_its_floor() {
 /// the in-memory floors: its Gram blocks are exact, solved in double-double.
 #[test]
 fn every_nist_dataset_split_over_two_shards_meets_its_floor() {
-    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).unwrap();
+    let dev = common::test_device(Precision::F64);
     for case in &cases() {
         let data = Dataset::from_rows(&case.x, &case.y, &dev).unwrap();
         let sharded = ShardedDataset::split(&data, &[dev.clone(), dev.clone()]).unwrap();
@@ -122,7 +124,7 @@ fn check_floors(case: &nist::NistCase, fit: &LeastSquaresFit, how: &str) {
 
 #[test]
 fn fit_polynomial_reaches_14_digits_on_filip() {
-    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).unwrap();
+    let dev = common::test_device(Precision::F64);
     let filip = cases().into_iter().find(|c| c.name == "Filip").unwrap();
     let (x, degree) = filip.polynomial.as_ref().unwrap();
     let poly = LeastSquares::new()
@@ -144,7 +146,7 @@ fn every_solver_solves_the_easy_datasets() {
     // 12.8 / 13.4 digits; normal equations 13.3 / 8.5 on flex, Norris 12.2 on ndarray (another
     // summation order in the Gram matmul). The normal equations lose cond(X)^2, which for
     // Longley's centred design costs 6 digits; the floors leave a digit for the backend.
-    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).unwrap();
+    let dev = common::test_device(Precision::F64);
     for case in cases()
         .iter()
         .filter(|c| c.name == "Norris" || c.name == "Longley")
@@ -170,7 +172,7 @@ fn fit_polynomial_reaches_13_digits_on_every_polynomial_dataset() {
     // The fit in u = (x - shift) / scale, converted to powers of x and refined there with
     // double-double residuals (observed: Filip 14.1, Pontius 13.5, Wampler1 15, Wampler2 13.2,
     // Wampler3-5 15; before the refinement Wampler1/3/4/5 gave 10.2).
-    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).unwrap();
+    let dev = common::test_device(Precision::F64);
     for case in cases() {
         let Some((x, degree)) = case.polynomial.as_ref() else {
             continue;

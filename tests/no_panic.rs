@@ -1,10 +1,12 @@
 //! Property: no public function panics on bad data or settings; each returns `Ok` or `Err`.
 
+mod common;
+
 use linfit::prelude::*;
 use proptest::prelude::*;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 /// Any f64, the nasty ones often.

@@ -3,6 +3,8 @@
 //! test shares the process).
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::io::Write;
 
 use linfit::prelude::*;
@@ -32,7 +34,7 @@ fn resident() -> usize {
 
 #[test]
 fn peak_memory_does_not_grow_with_the_file() {
-    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).unwrap();
+    let dev = common::test_device(Precision::F64);
     let path = std::env::temp_dir().join(format!("linfit-ooc-mem-{}.csv", std::process::id()));
     {
         // 400 000 rows of 16 features and a target: ~70 MB of text, 54 MB as f64.

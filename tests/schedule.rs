@@ -3,6 +3,8 @@
 //! the lr after construction, then after each of N `scheduler.step()` calls), and a schedule in
 //! `Trainer` against the explicit loop stepping the same schedule.
 
+mod common;
+
 use linfit::prelude::*;
 use linfit::schedule::{
     CosineAnnealingLrConfig, ExponentialLrConfig, LinearLrConfig, LrScheduler, MultiStepLrConfig,
@@ -194,7 +196,7 @@ fn settings_pytorch_refuses_are_errors() {
 /// after each epoch (the explicit loop itself is PyTorch's, tests/sgd.rs).
 #[test]
 fn trainer_steps_the_schedule_once_per_epoch() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let rows: Vec<Vec<f64>> = (0..24)
         .map(|i| vec![(i % 5) as f64 / 5.0, (i % 7) as f64 / 7.0])
         .collect();

@@ -10,7 +10,7 @@ use linfit::prelude::*;
 
 fn setup() -> (Device, Dataset, LinearModel, common::Seed) {
     let s = seed();
-    let dev = device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device");
+    let dev = common::test_device(Precision::F64);
     let data = Dataset::from_rows(&s.x, &s.y, &dev).unwrap();
     let model = LinearModel::from_values(3, &s.w0, Some(&[s.b0]), &dev).unwrap();
     (dev, data, model, s)

@@ -11,7 +11,7 @@ use common::{Reference, problem, rel_norm};
 use linfit::prelude::*;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 struct Case {

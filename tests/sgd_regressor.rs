@@ -6,11 +6,13 @@
 //! script checks that each reference is stable: 1e-13 relative noise in `x` moves no `n_iter_`
 //! and no coefficient by more than 1e-10, so 1e-8 relative here is round-off, not luck.
 
+mod common;
+
 #[path = "../examples/support/sklearn_sgd.rs"]
 mod sklearn_sgd;
 
 use linfit::sgd_regressor::{LearningRate, SgdRegressor, SgdRegressorConfig};
-use linfit::{Dataset, Error, Precision, device};
+use linfit::{Dataset, Error, Precision};
 use serde_json::Value;
 use sklearn_sgd::floats;
 
@@ -70,7 +72,7 @@ fn check(name: &str, case: &Value, sgd: &SgdRegressor) {
 #[test]
 fn fit_equals_sklearn_for_every_loss_penalty_and_schedule() {
     let reference = reference();
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let cases = reference["cases"].as_array().unwrap();
     assert!(cases.len() >= 40);
     for case in cases {
@@ -84,7 +86,7 @@ fn fit_equals_sklearn_for_every_loss_penalty_and_schedule() {
 #[test]
 fn partial_fit_equals_sklearn() {
     let reference = reference();
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     for case in reference["partial_fit_cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let set = case["dataset"].as_str().unwrap();
@@ -110,7 +112,7 @@ fn partial_fit_equals_sklearn() {
 #[test]
 fn several_targets_are_fitted_as_independent_regressors() {
     let reference = reference();
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let case = &reference["cases"][1]; // squared_error_l2
     let d = &reference["datasets"]["diabetes_std"];
     let x: Vec<Vec<f64>> = d["x"].as_array().unwrap().iter().map(floats).collect();
@@ -131,7 +133,7 @@ fn several_targets_are_fitted_as_independent_regressors() {
 #[test]
 fn shuffled_fits_are_reproducible_and_converge() {
     let reference = reference();
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let data = sklearn_sgd::dataset(&reference, "diabetes_std", false, (0, 442), &cpu).unwrap();
     let c = SgdRegressorConfig::new().with_seed(7);
     let a = c.fit(&data).unwrap();
@@ -149,7 +151,7 @@ fn shuffled_fits_are_reproducible_and_converge() {
 #[test]
 fn early_stopping_holds_out_rows_and_stops() {
     let reference = reference();
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let data = sklearn_sgd::dataset(&reference, "diabetes_std", false, (0, 442), &cpu).unwrap();
     let sgd = SgdRegressorConfig::new()
         .with_early_stopping(true)
@@ -172,7 +174,7 @@ fn early_stopping_holds_out_rows_and_stops() {
 
 #[test]
 fn settings_sklearn_refuses_are_errors() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let data =
         Dataset::from_rows(&[vec![0.0], vec![1.0], vec![2.0]], &[0.0, 1.0, 2.0], &cpu).unwrap();
     let refused = |c: SgdRegressorConfig, field: &str| match c.fit(&data) {
@@ -220,7 +222,7 @@ fn settings_sklearn_refuses_are_errors() {
 
 #[test]
 fn overflow_is_an_error_not_a_model() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     // sklearn clips each sample's loss derivative at 1e12; a step of eta0 1e12 x with x ~ 1e200
     // still overflows.
     let rows: Vec<Vec<f64>> = (0..20).map(|i| vec![1e200 * (i as f64 + 1.0)]).collect();
@@ -236,7 +238,7 @@ fn overflow_is_an_error_not_a_model() {
 
 #[test]
 fn partial_fit_refuses_other_columns() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let data = Dataset::from_rows(&[vec![0.0, 1.0], vec![1.0, 0.0]], &[0.0, 1.0], &cpu)
         .unwrap()
         .with_feature_names(["a", "b"])

@@ -3,11 +3,13 @@
 //! the documented mini-batch partition. (`tests/distributed.rs` runs the same on two
 //! `linfit-worker` processes.)
 
+mod common;
+
 use linfit::prelude::*;
 use linfit::schedule::StepLrConfig;
 
 fn dev() -> Device {
-    device::cpu(Precision::F64).unwrap()
+    common::test_device(Precision::F64)
 }
 
 fn data(n: usize) -> Dataset {

@@ -2,6 +2,8 @@
 //! (`tests/data/statsmodels_reference.json`, written by `scripts/statsmodels_reference.py`), and
 //! names: from the CSV header into the summary, the model's `Display`, files and checks.
 
+mod common;
+
 #[path = "../examples/support/nist.rs"]
 mod nist;
 
@@ -9,7 +11,7 @@ use linfit::prelude::*;
 use serde_json::Value;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 fn reference(name: &str) -> Value {

@@ -3,17 +3,17 @@
 mod common;
 
 use linfit::prelude::*;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 
 fn dev() -> Device {
-    device::from_env("LINFIT_TEST_DEVICE", Precision::F64).expect("f64 device")
+    common::test_device(Precision::F64)
 }
 
 /// Seeded synthetic data: 200 x 5 features U(-1, 1) (well conditioned), y = 1 + x w + noise.
 fn synthetic() -> (Vec<Vec<f64>>, Vec<f64>) {
-    let mut rng = StdRng::seed_from_u64(42);
+    let mut rng = ChaCha12Rng::seed_from_u64(42);
     let w = [1.5, -2.0, 0.5, 3.0, -1.0];
     let x: Vec<Vec<f64>> = (0..200)
         .map(|_| (0..5).map(|_| rng.random_range(-1.0..1.0)).collect())
@@ -96,7 +96,7 @@ fn fit_reaches_the_least_squares_optimum() {
 
 #[test]
 fn shuffled_mini_batches_are_seeded_and_documented() {
-    // The documented shuffle: each epoch permutes the row order with rand's StdRng seeded once
+    // The documented shuffle: each epoch permutes the row order with rand's ChaCha12Rng seeded once
     // with `seed`, and takes consecutive batches of that order. Replaying it with plain Sgd on
     // gathered rows must give the same model (same operations, so bit-for-bit up to 1e-12).
     let dev = dev();
@@ -119,7 +119,7 @@ fn shuffled_mini_batches_are_seeded_and_documented() {
     let c = run(&config.clone().with_seed(10));
     assert_ne!(a.history, c.history, "another seed, another order");
 
-    let mut rng = StdRng::seed_from_u64(9);
+    let mut rng = ChaCha12Rng::seed_from_u64(9);
     let mut order: Vec<usize> = (0..200).collect();
     let mut model = LinearModel::from_values(5, &w0, Some(&[0.0]), &dev).unwrap();
     let mut sgd = SgdConfig::new(0.05).with_momentum(0.5).init().unwrap();
@@ -209,7 +209,7 @@ fn large_shuffled_batches_read_in_place_match_gathered_rows() {
         )
         .unwrap();
 
-    let mut rng = StdRng::seed_from_u64(5);
+    let mut rng = ChaCha12Rng::seed_from_u64(5);
     let mut order: Vec<usize> = (0..n).collect();
     let mut model = LinearModel::from_values(m, &w0, Some(&[0.0]), &dev).unwrap();
     let mut sgd = SgdConfig::new(0.1).init().unwrap();

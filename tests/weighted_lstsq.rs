@@ -7,6 +7,8 @@
 //! scikit-learn 1.9.1 `Ridge(solver="svd")`, checked there against its cholesky solver and a
 //! numpy solve of the normal equations: they agree to 2e-12).
 
+mod common;
+
 #[path = "../examples/support/nist.rs"]
 mod nist;
 
@@ -104,7 +106,7 @@ fn check_wls(fit: &LeastSquaresFit, r: &Value, rel: f64) {
 
 #[test]
 fn weighted_least_squares_equals_statsmodels_wls() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let r = json("statsmodels_wls_reference.json");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/diabetes.csv");
     let diabetes = Dataset::from_csv(path, &["target"], &cpu)
@@ -144,7 +146,7 @@ fn weighted_least_squares_equals_statsmodels_wls() {
 /// Integer weights are row counts: the estimates equal those of the rows repeated.
 #[test]
 fn weighted_estimates_equal_repeated_rows() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let rows: Vec<Vec<f64>> = (0..9)
         .map(|i| vec![i as f64, ((i * i) % 5) as f64])
         .collect();
@@ -191,7 +193,7 @@ fn weighted_estimates_equal_repeated_rows() {
 
 #[test]
 fn ridge_equals_sklearn() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let r = json("sklearn_ridge_reference.json");
     let cases = r["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 12);
@@ -261,7 +263,7 @@ fn ridge_equals_sklearn() {
 
 #[test]
 fn ridge_settings_and_limits_are_errors() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let data =
         Dataset::from_rows(&[vec![0.0], vec![1.0], vec![2.0]], &[1.0, 3.0, 5.0], &cpu).unwrap();
     for alpha in [-1.0, f64::NAN, f64::INFINITY] {
@@ -298,7 +300,7 @@ fn ridge_settings_and_limits_are_errors() {
 /// a multiple of sqrt(w), and the fit reported rank 3 with a weight for it.
 #[test]
 fn a_feature_constant_where_the_weights_are_positive_is_not_identified() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let x: Vec<Vec<f64>> = (0..12)
         .map(|i| {
             vec![

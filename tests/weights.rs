@@ -5,6 +5,8 @@
 //! (`scripts/statsmodels_wls_reference.py`: scikit-learn 1.9.1's `mean_squared_error`,
 //! `mean_absolute_error` and `r2_score` with `sample_weight`, on fixed predictions).
 
+mod common;
+
 use linfit::prelude::*;
 use serde_json::Value;
 
@@ -39,7 +41,7 @@ fn close(what: &str, got: f64, want: f64, tol: f64) {
 #[test]
 fn weighted_metrics_equal_sklearn() {
     let r = reference();
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
 
     // Diabetes, predictions of the WLS fit (intercept first in statsmodels' params).
     let data = Dataset::from_csv(data_file("diabetes.csv"), &["target"], &cpu).unwrap();
@@ -121,7 +123,7 @@ fn weighted_metrics_equal_sklearn() {
 /// repeated that many times (both losses), to round-off.
 #[test]
 fn weighted_training_equals_repeated_rows() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let rows: Vec<Vec<f64>> = (0..12)
         .map(|i| vec![(i % 4) as f64 / 4.0, (i % 5) as f64 / 5.0])
         .collect();
@@ -179,7 +181,7 @@ fn weighted_minibatches_equal_the_explicit_loop() {
     use burn::tensor::{Int, Tensor, TensorData};
     use rand::SeedableRng;
     use rand::seq::SliceRandom;
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let n = 30;
     let rows: Vec<Vec<f64>> = (0..n)
         .map(|i| vec![(i % 6) as f64 / 6.0, ((i * 5) % 7) as f64 / 7.0])
@@ -204,8 +206,8 @@ fn weighted_minibatches_equal_the_explicit_loop() {
         )
         .unwrap();
 
-    // The trainer's documented shuffle: StdRng::seed_from_u64(seed), one shuffle per epoch.
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    // The trainer's documented shuffle: ChaCha12Rng::seed_from_u64(seed), one shuffle per epoch.
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(seed);
     let mut order: Vec<i64> = (0..n as i64).collect();
     let mut model = LinearModel::from_values(2, &[0.0, 0.0], Some(&[0.0]), &cpu).unwrap();
     let mut sgd = SgdConfig::new(0.1).init().unwrap();
@@ -233,7 +235,7 @@ fn weighted_minibatches_equal_the_explicit_loop() {
 
 #[test]
 fn bad_weights_are_errors_naming_the_row() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let data =
         Dataset::from_rows(&[vec![1.0], vec![2.0], vec![3.0]], &[1.0, 2.0, 3.0], &cpu).unwrap();
     assert!(matches!(
@@ -288,7 +290,7 @@ fn bad_weights_are_errors_naming_the_row() {
 
 #[test]
 fn weighted_data_are_not_saved_without_their_weights() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let data = Dataset::from_rows(&[vec![1.0], vec![2.0]], &[1.0, 2.0], &cpu)
         .unwrap()
         .with_weights(&[1.0, 2.0])
@@ -311,7 +313,7 @@ fn weighted_data_are_not_saved_without_their_weights() {
 /// host computation.
 #[test]
 fn weighted_batch_size_one_scales_each_step_by_its_weight() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let rows = vec![vec![1.0], vec![2.0], vec![-1.0], vec![0.5]];
     let targets = [1.0, 3.0, -2.0, 0.0];
     let weights = [1.0, 3.0, 0.0, 2.0];
@@ -349,7 +351,7 @@ fn weighted_batch_size_one_scales_each_step_by_its_weight() {
 /// the fits of the same weights near 1 (only ratios matter).
 #[test]
 fn weight_scale_does_not_matter() {
-    let cpu = device::cpu(Precision::F64).unwrap();
+    let cpu = common::test_device(Precision::F64);
     let rows: Vec<Vec<f64>> = (0..6).map(|i| vec![i as f64, (i * i) as f64]).collect();
     let targets: Vec<f64> = (0..6)
         .map(|i| 1.0 + i as f64 + 0.1 * ((i * 5) % 3) as f64)

@@ -10,12 +10,12 @@ pub use one_pass_support::one_pass;
 
 use linfit::burn::tensor::{DType, TensorData};
 use linfit::{Device, Tensor};
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 
 /// Seeded n x m features U(-1, 1) and y = x w + 0.5 + noise, row-major.
 pub fn synthetic(n: usize, m: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = ChaCha12Rng::seed_from_u64(seed);
     let w: Vec<f64> = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
     let mut x = Vec::with_capacity(n * m);
     let mut y = Vec::with_capacity(n);

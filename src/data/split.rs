@@ -2,8 +2,8 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha12Rng;
 
 use super::Dataset;
 use crate::{Error, Result};
@@ -45,7 +45,7 @@ impl Dataset {
             ));
         }
         let mut order: Vec<i64> = (0..n as i64).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(seed));
+        order.shuffle(&mut ChaCha12Rng::seed_from_u64(seed));
         let device = self.device();
         let take = |rows: &[i64]| {
             let idx =

@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
+use rand_chacha::ChaCha12Rng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 
 use super::{Dataset, checked_size, try_values};
@@ -74,7 +74,7 @@ impl MakeRegression {
             });
         }
         let free = m - collinear;
-        let mut rng = StdRng::seed_from_u64(self.seed);
+        let mut rng = ChaCha12Rng::seed_from_u64(self.seed);
         let weight_dist = Uniform::new(0.0, 100.0).map_err(|e| Error::Internal {
             context: "the distribution of the true weights",
             source: Box::new(e),

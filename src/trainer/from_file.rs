@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha12Rng;
 
 use super::{Batch, BatchTensors, Divergence, Gradients, TrainSource, TrainerConfig};
 use crate::data::{ChunkReader, FileFormat, MAX_CHUNK_VALUES, Names, RowChunk};
@@ -28,7 +28,7 @@ pub(super) struct FileBatches {
     batch: Option<usize>,
     /// Rows per chunk: a whole number of batches.
     chunk_rows: usize,
-    shuffle: Option<StdRng>,
+    shuffle: Option<ChaCha12Rng>,
     /// Rows, and the CRC-32 and length of the bytes, from the first pass.
     first_pass: Option<(usize, u32, u64)>,
     /// This epoch's reader and current chunk (uploaded) with the next batch's first row.
@@ -80,7 +80,7 @@ impl FileBatches {
             batch: cfg.batch_size,
             chunk_rows,
             shuffle: (cfg.shuffle && cfg.batch_size.is_some())
-                .then(|| StdRng::seed_from_u64(cfg.seed)),
+                .then(|| ChaCha12Rng::seed_from_u64(cfg.seed)),
             first_pass: None,
             reader: None,
             chunk: None,
@@ -306,7 +306,7 @@ impl TrainSource for FileBatches {
 }
 
 /// Shuffles a chunk's rows (features and targets together) with `rng`.
-fn shuffle_rows(chunk: &mut RowChunk, (m, k): (usize, usize), rng: &mut StdRng) {
+fn shuffle_rows(chunk: &mut RowChunk, (m, k): (usize, usize), rng: &mut ChaCha12Rng) {
     let mut order: Vec<usize> = (0..chunk.rows).collect();
     order.shuffle(rng);
     let features = order

@@ -10,8 +10,8 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha12Rng;
 
 use crate::data::{Dataset, FileFormat, Names};
 use crate::device::read_scalar;
@@ -599,7 +599,7 @@ struct Batches<'a> {
     /// Rows per batch (`n` for full batch).
     batch: usize,
     /// The shuffling state, when shuffling.
-    shuffle: Option<(StdRng, Vec<i64>)>,
+    shuffle: Option<(ChaCha12Rng, Vec<i64>)>,
     /// This epoch's order, when shuffling.
     permutation: Option<Tensor<1, Int>>,
     /// The next batch's first row.
@@ -610,8 +610,12 @@ impl<'a> Batches<'a> {
     fn new(data: &'a Dataset, cfg: &TrainerConfig) -> Self {
         let n = data.n_samples();
         let batch = cfg.batch_size.unwrap_or(n).min(n);
-        let shuffle = (cfg.shuffle && batch < n)
-            .then(|| (StdRng::seed_from_u64(cfg.seed), (0..n as i64).collect()));
+        let shuffle = (cfg.shuffle && batch < n).then(|| {
+            (
+                ChaCha12Rng::seed_from_u64(cfg.seed),
+                (0..n as i64).collect(),
+            )
+        });
         Self {
             data,
             batch,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha12Rng;
 
 use super::{Batch, Divergence, Fitted, Gradients, TrainSource, Trainer};
 use crate::data::{Dataset, Names, ShardWorkers, ShardedDataset, index_tensor};
@@ -112,7 +112,7 @@ struct ShardedSource<'a> {
     steps_per_epoch: usize,
     shuffle: bool,
     /// Per shard: its generator and its rows' order this epoch.
-    orders: Vec<(StdRng, Vec<i64>)>,
+    orders: Vec<(ChaCha12Rng, Vec<i64>)>,
     /// The next step of the epoch.
     part: usize,
     /// The rows of the last batch given, per shard (all when `None`).
@@ -133,7 +133,7 @@ impl<'a> ShardedSource<'a> {
             .map(|(i, s)| {
                 let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 (
-                    StdRng::seed_from_u64(seed),
+                    ChaCha12Rng::seed_from_u64(seed),
                     (0..s.n_samples() as i64).collect(),
                 )
             })

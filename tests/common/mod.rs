@@ -1,9 +1,64 @@
-//! Helpers shared by the integration tests: the seed notebook's data and tolerance checks.
+//! Helpers shared by the integration tests: the device under test, the seed notebook's data
+//! and tolerance checks.
 #![allow(dead_code)]
 
-use rand::rngs::StdRng;
+use linfit::{Device, Precision, device};
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 use serde_json::Value;
+
+/// The environment variable that names the device every test runs on (`cpu` when unset).
+pub const TEST_DEVICE_VAR: &str = "LINFIT_TEST_DEVICE";
+
+/// The name of the device under test: `LINFIT_TEST_DEVICE`, lower case, or `cpu` when it is
+/// unset or empty. CI runs the same test binaries once with `flex` (as `cpu`) and once with
+/// `ndarray`.
+pub fn test_device_name() -> String {
+    match std::env::var(TEST_DEVICE_VAR) {
+        Ok(name) if !name.trim().is_empty() => name.trim().to_ascii_lowercase(),
+        _ => "cpu".into(),
+    }
+}
+
+/// The device under test in `precision`, or the error `device::from_name` gives for it (a
+/// backend not compiled in, a device locked to the other precision).
+pub fn try_test_device(precision: Precision) -> linfit::Result<Device> {
+    device::from_name(&test_device_name(), precision)
+}
+
+/// The device under test (see [`test_device_name`]) in `precision`; every test that needs a
+/// device takes it from here.
+#[track_caller]
+pub fn test_device(precision: Precision) -> Device {
+    try_test_device(precision).unwrap_or_else(|e| {
+        panic!(
+            "{TEST_DEVICE_VAR}={:?} does not give a {precision:?} device: {e}",
+            test_device_name()
+        )
+    })
+}
+
+/// Whether the device under test is the default CPU device (`device::cpu`): `cpu`, or the
+/// backend `cpu` means in this build. A test of `device::cpu` itself runs there only, and says
+/// so elsewhere (see [`skip_unless_default_device`]).
+pub fn on_default_device() -> bool {
+    let name = test_device_name();
+    name == "cpu" || (cfg!(feature = "flex") && name == "flex")
+}
+
+/// `true` (and a printed reason) when this test should not run on the device under test: a
+/// test that only makes sense on the default CPU device calls
+/// `if skip_unless_default_device("why") { return; }`.
+pub fn skip_unless_default_device(why: &str) -> bool {
+    if on_default_device() {
+        return false;
+    }
+    eprintln!(
+        "skipped on {TEST_DEVICE_VAR}={}: {why} (runs on the default device)",
+        test_device_name()
+    );
+    true
+}
 
 /// The seed notebook's exact inputs and printed trajectory (`data/seed/seed_notebook.json`,
 /// regenerated with PyTorch 2.15 in float64; see `data/seed/README.md`).
@@ -73,7 +128,7 @@ pub fn assert_rel(what: &str, actual: &[f64], expected: &[f64], rel: f64) {
 
 /// A seeded, well-conditioned problem: features U(-1, 1), targets a linear function plus noise.
 pub fn problem(n: usize, m: usize, k: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = ChaCha12Rng::seed_from_u64(seed);
     let w: Vec<f64> = (0..m * k).map(|_| rng.random_range(-2.0..2.0)).collect();
     let x: Vec<Vec<f64>> = (0..n)
         .map(|_| (0..m).map(|_| rng.random_range(-1.0..1.0)).collect())
