@@ -380,6 +380,11 @@ pub(crate) fn read_scalar(tensor: Tensor<1>) -> Result<f64> {
 #[cfg(feature = "distributed")]
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long [`remote`] waits for a worker to answer the handshake once it accepted the
+/// connection ([`remote_with_timeout`] sets another limit).
+#[cfg(feature = "distributed")]
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The credential a client presents to a `linfit-worker`: linfit's version, the precision and
 /// the shared token (`LINFIT_WORKER_TOKEN`, empty when unset), then a nonce that makes each
 /// connection a new session (Burn keeps one session per address and credential).
@@ -415,11 +420,28 @@ pub fn precision_name(precision: Precision) -> &'static str {
 ///
 /// # Errors
 /// [`Error::Worker`] when nothing accepts a connection at `address` within
-/// [`CONNECT_TIMEOUT`], when the worker refuses this client (version, precision or token: the
-/// worker's log says which), or for an address that is not `ws://host:port`;
-/// [`Error::Precision`] when the worker's device lacks the float type.
+/// [`CONNECT_TIMEOUT`], when the peer does not answer the handshake within
+/// [`HANDSHAKE_TIMEOUT`] (something listens there, but not a worker that answers), when the
+/// worker refuses this client (version, precision or token: the worker's log says which), or
+/// for an address that is not `ws://host:port`; [`Error::Precision`] when the worker's device
+/// lacks the float type.
 #[cfg(feature = "distributed")]
 pub fn remote(address: &str, precision: Precision) -> Result<Device> {
+    remote_with_timeout(address, precision, HANDSHAKE_TIMEOUT)
+}
+
+/// [`remote`] with another limit on the handshake (`handshake`, from the accepted connection
+/// to the worker's answer). A handshake given up on finishes or fails in the background (Burn
+/// cannot cancel it); the device it may yield is not used.
+///
+/// # Errors
+/// As [`remote`], the handshake's limit being `handshake`.
+#[cfg(feature = "distributed")]
+pub fn remote_with_timeout(
+    address: &str,
+    precision: Precision,
+    handshake: std::time::Duration,
+) -> Result<Device> {
     use burn::tensor::remote::{ConnectError, RemoteHost};
     use std::net::{TcpStream, ToSocketAddrs};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -454,7 +476,22 @@ pub fn remote(address: &str, precision: Precision) -> Result<Device> {
     let token = std::env::var("LINFIT_WORKER_TOKEN").unwrap_or_default();
     let host = RemoteHost::websocket(address)
         .with_credential(worker_credential(precision, &token, &nonce));
-    let device = Device::remote_options(&host).init().map_err(|e| match e {
+    // Burn's connect has no limit of its own: a peer that accepts TCP and never answers would
+    // block it forever. It runs on a thread of its own, waited for within `handshake`.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("linfit-remote-connect".into())
+        .spawn(move || {
+            let _ = sender.send(Device::remote_options(&host).init());
+        })
+        .map_err(|e| worker(format!("cannot start the connecting thread: {e}")))?;
+    let answer = receiver.recv_timeout(handshake).map_err(|_| {
+        worker(format!(
+            "the peer accepted the connection but did not answer the handshake within \
+             {handshake:?}: is it a linfit-worker, and is it responsive?"
+        ))
+    })?;
+    let device = answer.map_err(|e| match e {
         ConnectError::Unauthorized => worker(format!(
             "the worker refused this client: it runs another linfit version than {}, serves \
              another precision than {}, or expects another LINFIT_WORKER_TOKEN (its log says \

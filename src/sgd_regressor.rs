@@ -341,16 +341,8 @@ impl SgdRegressorConfig {
                 rule: "must be false with partial_fit (as in scikit-learn)",
             });
         }
-        SgdRegressor::new(
-            self.clone(),
-            n_features,
-            n_targets,
-            (
-                Names::defaults("x", n_features),
-                Names::defaults("y", n_targets),
-            ),
-            device,
-        )
+        // The default names are made once the sizes are known to fit this machine.
+        SgdRegressor::new(self.clone(), n_features, n_targets, None, device)
     }
 
     /// Fits every target of `data` from zero weights, at most `max_iter` epochs each (sklearn's
@@ -367,20 +359,22 @@ impl SgdRegressorConfig {
             self.clone(),
             data.n_features(),
             data.n_targets(),
-            (features.clone(), targets.clone()),
+            Some((features.clone(), targets.clone())),
             &data.device(),
         )?;
-        sgd.run(data, self.max_iter, self.early_stopping)?;
+        let names = sgd.names.clone();
+        sgd.run(data, self.max_iter, self.early_stopping, names)?;
         Ok(sgd)
     }
 }
 
 impl SgdRegressor {
+    /// A regressor at zero; `names` `None` for `x1, ..` and `y1, ..`.
     fn new(
         config: SgdRegressorConfig,
         n_features: usize,
         n_targets: usize,
-        names: (Names, Names),
+        names: Option<(Names, Names)>,
         device: &Device,
     ) -> Result<Self> {
         if n_features == 0 || n_targets == 0 {
@@ -410,10 +404,15 @@ impl SgdRegressor {
             config,
             targets: vec![state; n_targets],
             n_features,
-            names,
+            names: names.unwrap_or_else(|| {
+                (
+                    Names::defaults("x", n_features),
+                    Names::defaults("y", n_targets),
+                )
+            }),
             device: device.clone(),
         };
-        sgd.model = sgd.build_model()?;
+        sgd.model = sgd.build_model(&sgd.targets, &sgd.names)?;
         Ok(sgd)
     }
 
@@ -434,12 +433,14 @@ impl SgdRegressor {
             });
         }
         self.model.check_data("SgdRegressor::partial_fit", data)?;
-        if self.targets.iter().all(|s| s.t == 1.0) {
+        let names = if self.targets.iter().all(|s| s.t == 1.0) {
             // The first data seen name the columns (sklearn's feature_names_in_).
             let (features, targets) = data.names();
-            self.names = (features.clone(), targets.clone());
-        }
-        self.run(data, 1, false)
+            (features.clone(), targets.clone())
+        } else {
+            self.names.clone()
+        };
+        self.run(data, 1, false, names)
     }
 
     /// The fitted model: sklearn's `coef_` and `intercept_` (the averaged ones once `t - 1`
@@ -474,13 +475,15 @@ impl SgdRegressor {
         &self.config
     }
 
-    fn build_model(&self) -> Result<LinearModel> {
-        let (m, k) = (self.n_features, self.targets.len());
+    /// The model of `targets`' states with the column names `names`; the regressor is left as
+    /// it is (a caller commits both only when this succeeds).
+    fn build_model(&self, targets: &[TargetState], names: &(Names, Names)) -> Result<LinearModel> {
+        let (m, k) = (self.n_features, targets.len());
         let averaged =
             |s: &TargetState| self.config.average > 0 && self.config.average as f64 <= s.t - 1.0;
         let mut flat = vec![0.0; m * k];
         let mut bias = vec![0.0; k];
-        for (target, s) in self.targets.iter().enumerate() {
+        for (target, s) in targets.iter().enumerate() {
             let (w, b) = if averaged(s) {
                 (&s.average_weights, s.average_intercept)
             } else {
@@ -493,10 +496,18 @@ impl SgdRegressor {
         }
         let bias = self.config.fit_intercept.then_some(&bias[..]);
         Ok(LinearModel::from_values(m, &flat, bias, &self.device)?
-            .with_recorded_names(self.names.0.clone(), self.names.1.clone()))
+            .with_recorded_names(names.0.clone(), names.1.clone()))
     }
 
-    fn run(&mut self, data: &Dataset, max_iter: usize, early_stopping: bool) -> Result<()> {
+    /// `max_iter` epochs over `data` from the current state; on success the state, the model
+    /// and the column names become the new ones (`names`), on an error nothing changes.
+    fn run(
+        &mut self,
+        data: &Dataset,
+        max_iter: usize,
+        early_stopping: bool,
+        names: (Names, Names),
+    ) -> Result<()> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         let x = read_f64(data.features())?;
         let y = read_f64(data.targets())?;
@@ -525,8 +536,8 @@ impl SgdRegressor {
             order.sort_unstable();
             epochs.run(state, &mut order, &mut rng)?;
         }
-        self.targets = states;
-        self.model = self.build_model()?;
+        let model = self.build_model(&states, &names)?;
+        (self.targets, self.model, self.names) = (states, model, names);
         Ok(())
     }
 

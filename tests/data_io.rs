@@ -423,3 +423,175 @@ fn a_loaded_model_does_not_need_its_file_and_truncation_is_an_error() {
         Err(Error::Load { .. })
     ));
 }
+
+/// A scratch directory of its own for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("linfit-files-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const SMALL_CSV: &str = "a,b,y\n1,2,3.5\n2,1,4.5\n3,5,9.25\n4,4,9.5\n";
+
+/// Converting `x.part` into `x.rows` once deleted its own input (the temporary file was the
+/// output's name with the extension `.part`), and any `x.part` beside an output was lost.
+#[test]
+fn converting_a_file_touches_neither_its_input_nor_its_neighbours() {
+    let dir = scratch("convert");
+    let input = dir.join("x.part");
+    std::fs::write(&input, SMALL_CSV).unwrap();
+    let rows = dir.join("x.rows");
+    assert_eq!(linfit::data::convert_csv(&input, &["y"], &rows).unwrap(), 4);
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), SMALL_CSV);
+    let loaded = Dataset::from_rows_file(&rows, &dev()).unwrap();
+    assert_eq!(loaded.n_samples(), 4);
+
+    // An unrelated file named like the old temporary file survives a conversion and a save.
+    let neighbour = dir.join("y.part");
+    std::fs::write(&neighbour, "keep me").unwrap();
+    linfit::data::convert_csv(&input, &["y"], dir.join("y.rows")).unwrap();
+    loaded.save_rows(dir.join("y.rows")).unwrap();
+    assert_eq!(std::fs::read_to_string(&neighbour).unwrap(), "keep me");
+    // No temporary file is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["x.part", "x.rows", "y.part", "y.rows"]);
+}
+
+/// A failed conversion leaves no temporary file and the old output as it was.
+#[test]
+fn a_failed_conversion_leaves_the_old_output() {
+    let dir = scratch("failed-convert");
+    let good = dir.join("good.csv");
+    std::fs::write(&good, SMALL_CSV).unwrap();
+    let rows = dir.join("out.rows");
+    linfit::data::convert_csv(&good, &["y"], &rows).unwrap();
+    let before = std::fs::read(&rows).unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "a,b,y\n1,2,3\n1,x,3\n").unwrap();
+    assert!(linfit::data::convert_csv(&bad, &["y"], &rows).is_err());
+    assert_eq!(std::fs::read(&rows).unwrap(), before);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+}
+
+/// A read-only file is refused, not replaced (a rename over it would succeed).
+#[cfg(unix)]
+#[test]
+fn read_only_targets_are_refused_not_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("read-only");
+    let dev = dev();
+    let model = LinearModel::from_values(2, &[1.5, -2.0], Some(&[0.25]), &dev).unwrap();
+    let path = dir.join("model.bpk");
+    model.save(&path).unwrap();
+    // A new file gets the permissions File::create gives, not a temporary file's 0600.
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_ne!(mode & 0o044, 0, "mode {mode:o}");
+    let before = std::fs::read(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let other = LinearModel::from_values(2, &[9.0, 9.0], Some(&[9.0]), &dev).unwrap();
+    match other.save(&path) {
+        Err(Error::Io { source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied);
+            assert!(source.to_string().contains("read-only"), "{source}");
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    let csv = dir.join("in.csv");
+    std::fs::write(&csv, SMALL_CSV).unwrap();
+    let rows = dir.join("locked.rows");
+    std::fs::write(&rows, "protected").unwrap();
+    std::fs::set_permissions(&rows, std::fs::Permissions::from_mode(0o444)).unwrap();
+    assert!(matches!(
+        linfit::data::convert_csv(&csv, &["y"], &rows),
+        Err(Error::Io { .. })
+    ));
+    let data = Dataset::from_csv(&csv, &["y"], &dev).unwrap();
+    assert!(matches!(data.save_rows(&rows), Err(Error::Io { .. })));
+    assert_eq!(std::fs::read_to_string(&rows).unwrap(), "protected");
+}
+
+/// Every file reader refuses a FIFO (which would block it forever with no writer) with an
+/// error naming the path, at once. Each call runs on its own thread so that a regression
+/// fails the test instead of hanging it.
+#[cfg(unix)]
+#[test]
+fn file_readers_refuse_a_pipe_instead_of_blocking() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("data.csv");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let dev = dev();
+    let trainer = TrainerConfig::new(SgdConfig::new(0.01))
+        .with_epochs(1)
+        .init()
+        .unwrap();
+    let model = || LinearModel::from_values(2, &[0.0, 0.0], Some(&[0.0]), &dev).unwrap();
+    type Call = Box<dyn FnOnce(PathBuf) -> linfit::Result<()> + Send>;
+    let calls: Vec<(&str, Call)> = vec![
+        ("Dataset::from_csv", {
+            let dev = dev.clone();
+            Box::new(move |p| Dataset::from_csv(p, &["y"], &dev).map(drop))
+        }),
+        ("LeastSquares::fit_csv", {
+            let dev = dev.clone();
+            Box::new(move |p| LeastSquares::new().fit_csv(p, &["y"], &dev).map(drop))
+        }),
+        ("Trainer::fit_csv", {
+            let (trainer, model) = (trainer.clone(), model());
+            Box::new(move |p| trainer.fit_csv(model, p, &["y"]).map(drop))
+        }),
+        ("data::convert_csv", {
+            let out = dir.join("out.rows");
+            Box::new(move |p| linfit::data::convert_csv(p, &["y"], out).map(drop))
+        }),
+        ("Dataset::from_rows_file", {
+            let dev = dev.clone();
+            Box::new(move |p| Dataset::from_rows_file(p, &dev).map(drop))
+        }),
+        ("LeastSquares::fit_rows", {
+            let dev = dev.clone();
+            Box::new(move |p| LeastSquares::new().fit_rows(p, &dev).map(drop))
+        }),
+        ("Trainer::fit_rows", {
+            let (trainer, model) = (trainer.clone(), model());
+            Box::new(move |p| trainer.fit_rows(model, p).map(drop))
+        }),
+        ("ShardedDataset::from_csv", {
+            let dev = dev.clone();
+            Box::new(move |p| ShardedDataset::from_csv(p, &["y"], &[dev]).map(drop))
+        }),
+        ("LinearModel::load", {
+            let dev = dev.clone();
+            Box::new(move |p| LinearModel::load(p, 2, 1, true, &dev).map(drop))
+        }),
+    ];
+    for (name, call) in calls {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(call(path));
+        });
+        match receiver.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(Err(Error::Io { path, source })) => {
+                assert!(path.ends_with("data.csv"), "{name}: {path}");
+                assert_eq!(
+                    source.kind(),
+                    std::io::ErrorKind::InvalidInput,
+                    "{name}: {source}"
+                );
+            }
+            Ok(other) => panic!("{name}: expected an I/O error, got {other:?}"),
+            Err(_) => panic!("{name} blocked on a FIFO for 20 s"),
+        }
+    }
+}

@@ -260,3 +260,73 @@ fn sigterm_stops_a_worker_with_status_zero() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// A peer that accepts the TCP connection and never answers (not a worker, or a hung one)
+/// fails `device::remote` within its handshake limit; it once blocked past a minute.
+#[test]
+fn a_silent_peer_fails_the_handshake_in_bounded_time() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("ws://{}", listener.local_addr().unwrap());
+    // Accept and hold every connection, saying nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(8) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    let started = Instant::now();
+    let limit = Duration::from_secs(2);
+    match device::remote_with_timeout(&address, Precision::F64, limit) {
+        Err(Error::Worker { reason, .. }) => {
+            assert!(reason.contains("handshake"), "{reason}")
+        }
+        other => panic!("expected a worker error, got {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(took < limit + Duration::from_secs(3), "took {took:?}");
+}
+
+/// A worker without a token does not listen beyond loopback unless told to, and then warns.
+#[test]
+fn a_tokenless_worker_stays_on_loopback_unless_told() {
+    let worker = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_linfit-worker"));
+        command
+            .args(["--listen", "0.0.0.0:0", "--precision", "f64"])
+            .args(["--device", &common::test_device_name()])
+            .env_remove("LINFIT_WORKER_TOKEN");
+        command
+    };
+    let refused = worker().output().unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("refusing") && message.contains("LINFIT_WORKER_TOKEN"),
+        "{message}"
+    );
+
+    // The first line a started worker prints (where it listens), and its stderr once killed.
+    let serve = |command: &mut Command| -> (String, String) {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        let output = child.wait_with_output().unwrap();
+        (line, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    // Told so, it serves and warns on stderr.
+    let (line, log) = serve(worker().arg("--serve-anyone"));
+    assert!(line.contains("listening on ws://0.0.0.0:"), "{line}");
+    assert!(log.contains("WITHOUT A TOKEN"), "{log}");
+    // With a token it serves without a warning.
+    let (line, log) = serve(worker().env("LINFIT_WORKER_TOKEN", "secret"));
+    assert!(line.contains("listening"), "{line}");
+    assert!(!log.contains("WARNING"), "{log}");
+}

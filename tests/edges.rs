@@ -195,10 +195,22 @@ fn loading_a_directory_or_a_device_says_what_it_is() {
 
 #[test]
 fn csv_without_line_breaks_is_refused_not_read_forever() {
-    // /dev/zero has no newline: the header would grow without bound.
+    // A file of zeros has no newline: the header would grow without bound. A sparse file of
+    // 257 MiB (past the 256 MiB line limit), so that the test writes nothing to the disk.
     let dev = dev();
-    let e = Dataset::from_csv("/dev/zero", &["y"], &dev).unwrap_err();
+    let path = temp("zeros.csv", b"");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(257 << 20)
+        .unwrap();
+    let e = Dataset::from_csv(&path, &["y"], &dev).unwrap_err();
     assert!(e.to_string().contains("longer than"), "{e}");
+    std::fs::remove_file(&path).unwrap();
+    // /dev/zero itself is no regular file: refused before it is read at all.
+    let e = Dataset::from_csv("/dev/zero", &["y"], &dev).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
 }
 
 #[test]

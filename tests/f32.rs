@@ -158,3 +158,37 @@ fn sharded_closed_form_refuses_f32_shards() {
     );
     assert!(err.to_string().contains("--precision f64"), "{err}");
 }
+
+/// A `partial_fit` that fails leaves the regressor as it was: here the epoch's weight (host f64
+/// arithmetic, sklearn's step `w = -eta0 dloss x` with `dloss = p - y = -1e12`, the most
+/// sklearn's clip `MAX_DLOSS = 1e12` lets through: `1e28 * 1e12 = 1e40`) exceeds f32's range,
+/// so the model cannot be stored on this f32 device. Before, the state (`t`, the weights) had
+/// already advanced, and every later good call failed too.
+#[test]
+fn a_failed_partial_fit_changes_nothing() {
+    use linfit::sgd_regressor::LearningRate;
+    let dev = dev();
+    let mut sgd = SgdRegressorConfig::new()
+        .with_learning_rate(LearningRate::Constant)
+        .with_eta0(1e28)
+        .with_alpha(0.0)
+        .with_fit_intercept(false)
+        .with_shuffle(false)
+        .init(1, 1, &dev)
+        .unwrap();
+    let huge = Dataset::from_rows(&[vec![1.0]], &[1e12], &dev).unwrap();
+    let failed = sgd.partial_fit(&huge);
+    assert!(
+        matches!(failed, Err(Error::OutOfRange { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(sgd.t(), 1.0);
+    assert_eq!(sgd.model().weights(), vec![0.0]);
+    // A good call afterwards starts from the untouched state, as a fresh regressor's first:
+    // w = 0 - eta0 (0 - y) x = 1e28 * 2 * 1, stored in f32 (relative rounding <= 2^-24).
+    let good = Dataset::from_rows(&[vec![1.0]], &[2.0], &dev).unwrap();
+    sgd.partial_fit(&good).unwrap();
+    assert_eq!(sgd.t(), 2.0);
+    let w = sgd.model().weights()[0];
+    assert!((w - 2e28).abs() <= 2e28 * 2f64.powi(-24), "{w}");
+}

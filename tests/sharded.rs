@@ -777,3 +777,23 @@ fn minibatches_smaller_than_the_shard_count_train() {
     // 6 steps of 4 shards x 3 rows, of which 3 are empty in every epoch.
     assert_eq!(fitted.steps, 20 * 3);
 }
+
+/// A timeout too long for a deadline (`Duration::MAX`) means no limit: it once overflowed
+/// `Instant + Duration` and panicked.
+#[test]
+fn an_unbounded_timeout_waits_instead_of_panicking() {
+    let data = data(30);
+    let cpu = dev();
+    let sharded = ShardedDataset::split(&data, &[cpu.clone(), cpu])
+        .unwrap()
+        .with_timeout(std::time::Duration::MAX);
+    let trainer = TrainerConfig::new(SgdConfig::new(0.1))
+        .with_epochs(3)
+        .init()
+        .unwrap();
+    let whole = trainer.fit(start(), &data).unwrap();
+    let fitted = trainer.fit_sharded(start(), &sharded).unwrap();
+    close(&fitted.model.weights(), &whole.model.weights(), 1e-12);
+    let fit = LeastSquares::new().fit_sharded(&sharded).unwrap();
+    assert_eq!(fit.rank(), 3);
+}

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! linfit-worker [--listen 127.0.0.1:3001] [--device cpu|wgpu|cuda|cuda:N] [--precision f64|f32]
+//!               [--serve-anyone]
 //! ```
 //!
 //! - `--listen`: the address to serve on; loopback by default (give the machine's private
@@ -10,8 +11,9 @@
 //! - `--device`: the device to serve (the backend's cargo feature must be compiled in).
 //! - `--precision`: the float type clients must ask for; others are refused.
 //! - `LINFIT_WORKER_TOKEN`: a shared secret clients must present (set the same variable on the
-//!   client). Without it any client that reaches the port is served: keep such a worker on
-//!   loopback or a private network.
+//!   client). Without it any client that reaches the port is served, so a worker without a token
+//!   refuses to listen beyond loopback unless given `--serve-anyone`, and then says so on
+//!   stderr.
 //!
 //! Prints `linfit-worker VERSION listening on ws://ADDR (DEVICE, PRECISION)` once it listens,
 //! logs connections and refusals on stderr (`RUST_LOG` sets the level), and exits with status 0
@@ -28,6 +30,8 @@ struct Options {
     listen: String,
     device: String,
     precision: Precision,
+    /// Serve without a token on an address other machines can reach.
+    serve_anyone: bool,
 }
 
 fn parse() -> Result<Options, String> {
@@ -35,11 +39,16 @@ fn parse() -> Result<Options, String> {
         listen: "127.0.0.1:3001".into(),
         device: "cpu".into(),
         precision: Precision::F64,
+        serve_anyone: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
+        }
+        if flag == "--serve-anyone" {
+            options.serve_anyone = true;
+            continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -64,6 +73,20 @@ fn run(options: Options) -> Result<(), String> {
     let listener = TcpListener::bind(&options.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let token = std::env::var("LINFIT_WORKER_TOKEN").unwrap_or_default();
+    if token.is_empty() && !address.ip().is_loopback() {
+        if !options.serve_anyone {
+            return Err(format!(
+                "refusing to serve {address} without LINFIT_WORKER_TOKEN: anyone who reaches \
+                 the port could run tensor programs on this machine. Set a token (the same on \
+                 the clients), listen on 127.0.0.1, or pass --serve-anyone"
+            ));
+        }
+        eprintln!(
+            "linfit-worker: WARNING: serving {address} WITHOUT A TOKEN (--serve-anyone): anyone \
+             who reaches this port can run tensor programs here"
+        );
+    }
     let precision = linfit::device::precision_name(options.precision);
     println!(
         "linfit-worker {} listening on ws://{address} ({}, {precision})",
@@ -71,7 +94,6 @@ fn run(options: Options) -> Result<(), String> {
         options.device
     );
     std::io::stdout().flush().ok();
-    let token = std::env::var("LINFIT_WORKER_TOKEN").unwrap_or_default();
     // The client's credential: "linfit/VERSION/PRECISION/TOKEN/NONCE".
     let expected = linfit::device::worker_credential(options.precision, &token, "");
     let version_prefix = format!("linfit/{}/", env!("CARGO_PKG_VERSION"));
@@ -117,7 +139,7 @@ fn main() -> ExitCode {
         Err(message) if message.is_empty() => {
             println!(
                 "usage: linfit-worker [--listen 127.0.0.1:3001] [--device cpu|wgpu|cuda|cuda:N] \
-                 [--precision f64|f32]   (token: LINFIT_WORKER_TOKEN)"
+                 [--precision f64|f32] [--serve-anyone]   (token: LINFIT_WORKER_TOKEN)"
             );
             ExitCode::SUCCESS
         }

@@ -103,7 +103,7 @@ impl FileStamp {
     }
 
     pub(crate) fn of(path: &Path) -> Result<Self> {
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let meta = super::files::regular_metadata(path)?;
         Ok(Self {
             len: meta.len(),
             modified: meta.modified().ok(),
@@ -119,7 +119,7 @@ impl CsvChunks {
     /// named column or names one twice.
     pub(crate) fn open(path: &Path, targets: &[&str], features: Option<&[&str]>) -> Result<Self> {
         let opened = FileStamp::of(path)?;
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = super::files::open_regular(path)?;
         let mut reader = ::csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)

@@ -2,6 +2,7 @@
 //! from CSV, splitting, and synthetic data.
 
 mod csv;
+pub(crate) mod files;
 mod names;
 mod rows_file;
 mod sharded;

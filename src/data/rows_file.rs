@@ -118,7 +118,7 @@ impl RowsReader {
             source: None,
         };
         let opened = FileStamp::of(path)?;
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = super::files::open_regular(path)?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut fixed = [0u8; 40];
         reader
@@ -316,35 +316,27 @@ impl Dataset {
         }
         let path = path.as_ref();
         let (m, k) = (self.n_features(), self.n_targets());
-        let tmp = path.with_extension("part");
-        let write = || -> std::io::Result<()> {
-            let file = std::fs::File::create(&tmp)?;
+        super::files::write_replacing(path, |file, _| {
+            let io = |e: std::io::Error| Error::io(path, e);
             let mut out = BufWriter::with_capacity(1 << 20, file);
             write_header(
                 &mut out,
                 self.n_samples(),
                 (self.feature_names(), self.target_names()),
-            )?;
+            )
+            .map_err(io)?;
             let step = (crate::data::MAX_CHUNK_VALUES / (m + k)).max(1);
             for start in (0..self.n_samples()).step_by(step) {
                 let end = (start + step).min(self.n_samples());
                 let (x, y) = self.rows(start, end);
-                let (x, y) = (
-                    read_f64(x).map_err(std::io::Error::other)?,
-                    read_f64(y).map_err(std::io::Error::other)?,
-                );
+                let (x, y) = (read_f64(x)?, read_f64(y)?);
                 for (row, targets) in x.chunks_exact(m).zip(y.chunks_exact(k)) {
                     for v in row.iter().chain(targets) {
-                        out.write_all(&v.to_le_bytes())?;
+                        out.write_all(&v.to_le_bytes()).map_err(io)?;
                     }
                 }
             }
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
+            out.flush().map_err(io)
         })
     }
 
@@ -387,10 +379,8 @@ pub fn convert_csv(
     let (csv_path, rows_path) = (csv_path.as_ref(), rows_path.as_ref());
     let mut reader = CsvChunks::open(csv_path, targets, None)?;
     let (features, target_names) = reader.names();
-    let tmp = rows_path.with_extension("part");
     let io = |e: std::io::Error| Error::io(rows_path, e);
-    let result = (|| -> Result<usize> {
-        let file = std::fs::File::create(&tmp).map_err(io)?;
+    super::files::write_replacing(rows_path, |file, _| {
         let mut out = BufWriter::with_capacity(1 << 20, file);
         // The row count is known at the end: a placeholder, rewritten then.
         write_header(&mut out, 0, (&features, &target_names)).map_err(io)?;
@@ -408,30 +398,17 @@ pub fn convert_csv(
             }
         }
         let n = reader.rows_read();
-        let mut file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
         use std::io::{Seek, SeekFrom};
         file.seek(SeekFrom::Start(8)).map_err(io)?;
         file.write_all(&(n as u64).to_le_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        Ok(n)
-    })();
-    let n = match result {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
+        // The CSV file must not have changed while it was read, and must have held rows.
+        reader.finish()?;
+        if n == 0 {
+            return Err(Error::EmptyData {
+                what: format!("no data rows in {}", csv_path.display()),
+            });
         }
-    };
-    if let Err(e) = reader.finish() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if n == 0 {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::EmptyData {
-            what: format!("no data rows in {}", csv_path.display()),
-        });
-    }
-    std::fs::rename(&tmp, rows_path).map_err(io)?;
-    Ok(n)
+        Ok(n)
+    })
 }

@@ -269,7 +269,7 @@ impl ShardedDataset {
 
     /// The same shards, with this limit on each shard's answer to one step (default
     /// [`DEFAULT_SHARD_TIMEOUT`], 120 s): a worker that does not answer in time fails the fit
-    /// with [`Error::Worker`] naming it.
+    /// with [`Error::Worker`] naming it. `Duration::MAX` waits without a limit.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -386,13 +386,21 @@ impl<J: Send + 'static, A: Send + 'static> ShardWorkers<J, A> {
     /// [`Error::Worker`] naming the first shard (in order) that failed or did not answer in
     /// time (`what` names the work in the message, e.g. "step 3").
     pub(crate) fn answers(&self, what: &str) -> Result<Vec<A>> {
-        let deadline = Instant::now() + self.timeout;
+        // A timeout past what an Instant can hold (Duration::MAX) means no limit.
+        let deadline = Instant::now().checked_add(self.timeout);
         self.threads
             .iter()
             .zip(&self.labels)
             .map(|((_, answers), name)| {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                match answers.recv_timeout(wait) {
+                let answer = match deadline {
+                    Some(deadline) => {
+                        answers.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    }
+                    None => answers
+                        .recv()
+                        .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected),
+                };
+                match answer {
                     Ok(Ok(answer)) => Ok(answer),
                     Ok(Err(e)) => Err(Error::Worker {
                         worker: name.clone(),

@@ -123,26 +123,7 @@ fn verify_checksum(path: &Path) -> Result<SavedNames> {
 /// The length of the regular file at `path`; an error that says what is there otherwise (no
 /// file, a directory, a device such as `/dev/zero`).
 fn regular_file_len(path: &Path) -> Result<u64> {
-    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if metadata.is_dir() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "is a directory, not a model file",
-            ),
-        ));
-    }
-    if !metadata.is_file() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "is not a regular file (a device or a pipe), not a model file",
-            ),
-        ));
-    }
-    Ok(metadata.len())
+    Ok(crate::data::files::regular_metadata(path)?.len())
 }
 
 /// How files name a model's precision: `"f32"`, `"f64"`, or `"unknown"` for a model whose
@@ -179,30 +160,37 @@ impl LinearModel {
         let path = path.as_ref();
         // `load` refuses non-finite values: refuse to write them.
         let coefficients = self.coefficients()?;
-        let precision = precision_label(self.precision());
-        let mut store = BurnpackStore::from_file(path)
-            .auto_extension(false)
-            .overwrite(true)
-            .metadata("format", FORMAT)
-            .metadata("precision", precision);
+        let mut metadata = vec![
+            ("format", FORMAT.to_string()),
+            ("precision", precision_label(self.precision()).to_string()),
+        ];
         if let Some(precision) = self.precision() {
             let w: Vec<f64> = coefficients.weights.iter().flatten().copied().collect();
             let mut tensors = vec![("weight", stored_bytes(&w, precision))];
             if let Some(b) = &coefficients.bias {
                 tensors.push(("bias", stored_bytes(b, precision)));
             }
-            store = store.metadata(CHECKSUM_KEY, checksum(tensors));
+            metadata.push((CHECKSUM_KEY, checksum(tensors)));
         }
         let as_json = |names: &Vec<String>| serde_json::to_string(names).unwrap_or_default();
         if let Some(names) = &coefficients.feature_names {
-            store = store.metadata(FEATURE_NAMES_KEY, as_json(names));
+            metadata.push((FEATURE_NAMES_KEY, as_json(names)));
         }
         if let Some(names) = &coefficients.target_names {
-            store = store.metadata(TARGET_NAMES_KEY, as_json(names));
+            metadata.push((TARGET_NAMES_KEY, as_json(names)));
         }
-        self.valid()
-            .save_into(&mut store)
-            .map_err(|e| Error::io(path, e))
+        // Written beside `path` under a fresh name and renamed over it: a failed save leaves
+        // the old file as it was, and a read-only one is refused.
+        let valid = self.valid();
+        crate::data::files::write_replacing(path, |_, temp| {
+            let mut store = BurnpackStore::from_file(temp)
+                .auto_extension(false)
+                .overwrite(true);
+            for (key, value) in metadata {
+                store = store.metadata(key, value);
+            }
+            valid.save_into(&mut store).map_err(|e| Error::io(path, e))
+        })
     }
 
     /// Loads a model saved by [`save`](Self::save), expecting `n_features`, `n_targets` and a
