@@ -81,6 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     bar.finish();
     let sgd = scaler.to_original_units(&fitted.model)?;
     // The same without momentum, for the loss plot's comparison.
+    #[cfg(feature = "plot")]
     let plain = TrainerConfig::new(SgdConfig::new(0.1))
         .with_epochs(epochs)
         .with_log_every(Some(5))

@@ -315,6 +315,7 @@ fn a_split_never_leaves_a_side_empty() {
 }
 
 /// Runs `f` on its own thread and fails the test if it takes longer than `seconds`.
+#[cfg(feature = "plot")]
 fn within<T: Send + 'static>(seconds: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
