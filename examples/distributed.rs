@@ -25,16 +25,14 @@ fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     println!("listening on ws://{}", listener.local_addr()?);
     let token = std::env::var("LINFIT_WORKER_TOKEN").unwrap_or_default();
-    let expected = linfit::device::worker_credential(Precision::F64, &token, "");
+    // The check linfit-worker makes of a client's credential (version, precision, token).
+    let check = linfit::credential::CredentialCheck::new(Precision::F64, &token);
     RemoteServer::new([device])
         .with_authorizer(
             move |request: linfit::burn::server::AuthorizationRequest<'_>| {
-                let credential =
-                    String::from_utf8_lossy(request.credential.as_bytes()).into_owned();
-                match credential.rsplit_once('/') {
-                    Some((head, _)) if format!("{head}/") == expected => Ok(()),
-                    _ => Err("wrong linfit version, precision or token".to_string()),
-                }
+                check
+                    .check(request.credential.as_bytes())
+                    .map_err(|why| why.to_string())
             },
         )
         .serve(WebSocketTransport::from_listener(listener))?;

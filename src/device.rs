@@ -385,19 +385,6 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 #[cfg(feature = "distributed")]
 pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The credential a client presents to a `linfit-worker`: linfit's version, the precision and
-/// the shared token (`LINFIT_WORKER_TOKEN`, empty when unset), then a nonce that makes each
-/// connection a new session (Burn keeps one session per address and credential).
-#[cfg(feature = "distributed")]
-#[doc(hidden)]
-pub fn worker_credential(precision: Precision, token: &str, nonce: &str) -> String {
-    format!(
-        "linfit/{}/{}/{token}/{nonce}",
-        env!("CARGO_PKG_VERSION"),
-        precision_name(precision)
-    )
-}
-
 /// `f32` or `f64`.
 #[cfg(feature = "distributed")]
 #[doc(hidden)]
@@ -413,9 +400,10 @@ pub fn precision_name(precision: Precision) -> &'static str {
 ///
 /// Tensors created on it live on the worker; operations on them run there; reading one back
 /// brings its values over the network. The connection presents this linfit's version, the
-/// precision and the token in the environment variable `LINFIT_WORKER_TOKEN` (which the worker
-/// must have been given too): a worker of another version, serving another precision, or with
-/// another token refuses it. Run the workers on a private network: a worker runs the tensor
+/// precision and a proof of the token in the environment variable `LINFIT_WORKER_TOKEN` (which
+/// the worker must have been given too; the token itself is not sent: see the README's threat
+/// model): a worker of another version, serving another precision, or with another token
+/// refuses it, as does one whose clock differs from this machine's by more than 5 minutes. Run the workers on a private network: a worker runs the tensor
 /// programs of anyone holding its token.
 ///
 /// # Errors
@@ -467,15 +455,25 @@ pub fn remote_with_timeout(
              there, and reachable?"
         )));
     }
+    // Unique per connection (Burn keeps one session per address and credential, and the
+    // worker accepts a nonce once).
     static NONCE: AtomicU64 = AtomicU64::new(0);
     let nonce = format!(
-        "{}-{}",
+        "{}-{}-{:016x}",
         std::process::id(),
-        NONCE.fetch_add(1, Ordering::Relaxed)
+        NONCE.fetch_add(1, Ordering::Relaxed),
+        {
+            use std::hash::{BuildHasher, Hasher};
+            // Randomly keyed by the standard library, fresh per call.
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        }
     );
     let token = std::env::var("LINFIT_WORKER_TOKEN").unwrap_or_default();
-    let host = RemoteHost::websocket(address)
-        .with_credential(worker_credential(precision, &token, &nonce));
+    let host = RemoteHost::websocket(address).with_credential(
+        crate::credential::client_credential(precision, &token, &nonce),
+    );
     // Burn's connect has no limit of its own: a peer that accepts TCP and never answers would
     // block it forever. It runs on a thread of its own, waited for within `handshake`.
     let (sender, receiver) = std::sync::mpsc::channel();

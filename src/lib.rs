@@ -124,6 +124,10 @@
 // docs.rs: a badge on each item that needs a cargo feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The worker's credential format and check (shared by the client and `linfit-worker`).
+#[cfg(feature = "distributed")]
+#[doc(hidden)]
+pub mod credential;
 pub mod data;
 pub mod device;
 mod error;

@@ -91,3 +91,60 @@ impl Loss {
         }
     }
 }
+
+/// A positive factor `factor 2^exponent` that takes a sum of squared errors to a loss (or its
+/// gradient): kept in two parts because `2^exponent` (the sample weights' normalisation, see
+/// `data::weights`) may lie outside the float type's range while the product does not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LossScale {
+    factor: f64,
+    exponent: i32,
+}
+
+impl LossScale {
+    /// The factor 1.
+    pub(crate) const ONE: LossScale = LossScale {
+        factor: 1.0,
+        exponent: 0,
+    };
+
+    /// `factor`.
+    pub(crate) fn factor(factor: f64) -> Self {
+        LossScale {
+            factor,
+            exponent: 0,
+        }
+    }
+
+    /// `2^exponent`.
+    pub(crate) fn pow2(exponent: i32) -> Self {
+        LossScale {
+            factor: 1.0,
+            exponent,
+        }
+    }
+
+    /// This factor times `c`.
+    pub(crate) fn times(self, c: f64) -> Self {
+        LossScale {
+            factor: self.factor * c,
+            ..self
+        }
+    }
+
+    /// `v` times this factor, on the host (exact in its power of two).
+    pub(crate) fn value(self, v: f64) -> f64 {
+        crate::float::scale2(v * self.factor, self.exponent)
+    }
+
+    /// `t` times this factor, on its device (the power of two exactly, see
+    /// `float::times_pow2`).
+    pub(crate) fn apply<const D: usize>(self, t: Tensor<D>) -> Tensor<D> {
+        let t = if self.factor == 1.0 {
+            t
+        } else {
+            t.mul_scalar(self.factor)
+        };
+        crate::float::times_pow2(t, self.exponent)
+    }
+}

@@ -2,7 +2,8 @@
 //! Over several targets they are averaged uniformly, as scikit-learn's
 //! `multioutput="uniform_average"`. With sample weights ([`Dataset::with_weights`]) they are
 //! scikit-learn's weighted metrics (`sample_weight=w`): each mean is `sum_i w_i (.) / sum_i w_i`,
-//! and R²'s total sum of squares is about the weighted mean.
+//! and R²'s total sum of squares is about the weighted mean. The weights are normalised by a
+//! power of two (exact): only their ratios matter, whatever their magnitude.
 
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -20,9 +21,10 @@ fn residuals(model: &LinearModel, data: &Dataset) -> Result<Tensor<2>> {
 /// The mean of `values` `[n, k]` over rows, weighted by the data's sample weights if any, then
 /// over the columns.
 fn weighted_mean(values: Tensor<2>, data: &Dataset) -> Result<f64> {
-    match data.weights() {
+    match data.device_weights() {
         None => read_scalar(values.mean()),
         Some(w) => {
+            let w = w.tensor;
             let total = w.clone().sum();
             let k = values.dims()[1] as f64;
             read_scalar((values * w.unsqueeze_dim::<2>(1)).sum() / total.mul_scalar(k))
@@ -73,13 +75,13 @@ pub fn mae(model: &LinearModel, data: &Dataset) -> Result<f64> {
 /// As [`mse`].
 pub fn r2(model: &LinearModel, data: &Dataset) -> Result<f64> {
     let y = data.targets();
-    let (sse, sst) = match data.weights() {
+    let (sse, sst) = match data.device_weights() {
         None => (
             read_f64(residuals(model, data)?.square().sum_dim(0))?,
             read_f64((y.clone() - y.mean_dim(0)).square().sum_dim(0))?,
         ),
         Some(w) => {
-            let w = w.unsqueeze_dim::<2>(1);
+            let w = w.tensor.unsqueeze_dim::<2>(1);
             let mean = (y.clone() * w.clone()).sum_dim(0) / w.clone().sum().unsqueeze::<2>();
             (
                 read_f64((residuals(model, data)?.square() * w.clone()).sum_dim(0))?,

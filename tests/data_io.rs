@@ -595,3 +595,68 @@ fn file_readers_refuse_a_pipe_instead_of_blocking() {
         }
     }
 }
+
+/// A row file carries CRC-32s of its header and its data: one flipped bit in a value, in the
+/// names or in the shape is refused (naming the damage) by every reader, not fitted. The
+/// expected layout is the module's documentation: 40 fixed bytes, the names, 8 bytes a value.
+#[test]
+fn a_damaged_row_file_is_refused_not_fitted() {
+    let dir = scratch("damaged-rows");
+    let input = dir.join("small.csv");
+    std::fs::write(&input, SMALL_CSV).unwrap();
+    let rows = dir.join("small.rows");
+    linfit::data::convert_csv(&input, &["y"], &rows).unwrap();
+    let bytes = std::fs::read(&rows).unwrap();
+    let names_len = u64::from_le_bytes(bytes[32..40].try_into().unwrap()) as usize;
+    let data_start = 40 + names_len;
+    assert_eq!(
+        bytes.len(),
+        data_start + 4 * 3 * 8 + 8,
+        "4 rows of 3 values, 8 bytes of CRCs"
+    );
+    // The written checksums are the CRC-32s of the header and of the data (crc32fast, an
+    // implementation of the standard CRC-32 that the file format names).
+    let crc = |b: &[u8]| crc32fast::hash(b);
+    let trailer = &bytes[bytes.len() - 8..];
+    assert_eq!(trailer[..4], crc(&bytes[..data_start]).to_le_bytes());
+    assert_eq!(
+        trailer[4..],
+        crc(&bytes[data_start..bytes.len() - 8]).to_le_bytes()
+    );
+
+    let readers = |path: &std::path::Path| -> Vec<(&'static str, linfit::Result<()>)> {
+        vec![
+            (
+                "Dataset::from_rows_file",
+                Dataset::from_rows_file(path, &dev()).map(drop),
+            ),
+            (
+                "LeastSquares::fit_rows",
+                LeastSquares::new().fit_rows(path, &dev()).map(drop),
+            ),
+        ]
+    };
+    for (what, flip) in [
+        ("a value", data_start + 8 * 4 + 3), // row 1's first feature, a mantissa bit
+        ("a name", 40 + 3),
+        ("the row count", 8),
+    ] {
+        let mut damaged = bytes.clone();
+        damaged[flip] ^= 0x10;
+        let path = dir.join("damaged.rows");
+        std::fs::write(&path, &damaged).unwrap();
+        for (reader, result) in readers(&path) {
+            match result {
+                Err(Error::Load { message, .. }) => assert!(
+                    message.contains("damaged") || message.contains("truncated"),
+                    "{what}, {reader}: {message}"
+                ),
+                other => panic!("{what}, {reader}: {other:?}"),
+            }
+        }
+    }
+    // The undamaged file still reads.
+    for (reader, result) in readers(&rows) {
+        result.unwrap_or_else(|e| panic!("{reader}: {e}"));
+    }
+}

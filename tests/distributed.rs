@@ -27,9 +27,15 @@ impl Worker {
 
     /// A worker whose log (stderr) goes to `log`.
     fn start_logging(precision: &str, token: Option<&str>, log: Stdio) -> Worker {
+        Self::start_with(precision, token, log, &[])
+    }
+
+    /// A worker with these further flags.
+    fn start_with(precision: &str, token: Option<&str>, log: Stdio, flags: &[&str]) -> Worker {
         let mut command = Command::new(env!("CARGO_BIN_EXE_linfit-worker"));
         command
             .args(["--listen", "127.0.0.1:0", "--precision", precision])
+            .args(flags)
             // Each worker serves the device under test (flex or ndarray in CI).
             .args(["--device", &common::test_device_name()])
             .stdout(Stdio::piped())
@@ -220,7 +226,8 @@ fn unreachable_refused_and_wrong_addresses_are_errors() {
 fn a_client_of_another_version_is_refused() {
     use linfit::burn::tensor::remote::{ConnectError, RemoteHost};
     let mut worker = Worker::start_logging("f64", None, Stdio::piped());
-    let credential = "linfit/0.0.1/f64//test-nonce";
+    // linfit/VERSION/PRECISION/TIME/NONCE/MAC (src/credential.rs); the version is checked first.
+    let credential = "linfit/0.0.1/f64/0/test-nonce/00";
     let host = RemoteHost::websocket(&worker.address).with_credential(credential);
     match Device::remote_options(&host).init() {
         Err(ConnectError::Unauthorized) => {}
@@ -329,4 +336,77 @@ fn a_tokenless_worker_stays_on_loopback_unless_told() {
     let (line, log) = serve(worker().env("LINFIT_WORKER_TOKEN", "secret"));
     assert!(line.contains("listening"), "{line}");
     assert!(!log.contains("WARNING"), "{log}");
+}
+
+/// What reaches the worker's port before a credential is checked: only session requests (Burn's
+/// server-to-server `/data` route is closed: 403), a first message of at most 64 KiB (a frame
+/// announcing 2 GiB closes the connection at once, before anything is read), and nothing at all
+/// past the handshake limit (a peer that sends nothing is closed). The worker keeps serving.
+#[test]
+fn a_stranger_reaches_only_the_session_route_and_briefly() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let mut worker = Worker::start_with("f64", None, Stdio::piped(), &["--handshake-timeout", "1"]);
+    let host = worker.address.trim_start_matches("ws://").to_string();
+    let upgrade = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+    };
+    // Everything the worker sends until it closes, and how long that took.
+    let until_closed = |stream: &mut TcpStream| -> (String, Duration) {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    };
+
+    let mut data_route = TcpStream::connect(&host).unwrap();
+    data_route.write_all(upgrade("/data").as_bytes()).unwrap();
+    let (answer, _) = until_closed(&mut data_route);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+
+    let mut huge = TcpStream::connect(&host).unwrap();
+    huge.write_all(upgrade("/session").as_bytes()).unwrap();
+    // A masked binary frame announcing 2^31 bytes of payload.
+    let mut frame = vec![0x82, 0xff];
+    frame.extend_from_slice(&(1u64 << 31).to_be_bytes());
+    huge.write_all(&frame).unwrap();
+    let (answer, took) = until_closed(&mut huge);
+    // Closed before or after Burn's server's upgrade reached the client (the gate refuses the
+    // frame as soon as its header arrives), but not refused as a route.
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 101"),
+        "{answer}"
+    );
+    assert!(took < Duration::from_secs(5), "closed after {took:?}");
+
+    let mut silent = TcpStream::connect(&host).unwrap();
+    let (answer, took) = until_closed(&mut silent);
+    assert!(answer.is_empty(), "{answer}");
+    assert!(
+        took < Duration::from_secs(5),
+        "a silent peer held for {took:?}"
+    );
+
+    // Still serving.
+    let device = device::remote(&worker.address, Precision::F64).unwrap();
+    let x = Tensor::<1>::from_floats([1.0, 2.0], &device);
+    let sum: f64 = x.sum().into_scalar();
+    assert_eq!(sum, 3.0);
+    drop(device);
+    worker.child.kill().unwrap();
+    worker.child.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut worker.child.stderr.take().unwrap(), &mut log).unwrap();
+    for why in ["only /session is served", "a first message of", "handshake"] {
+        assert!(log.contains(why), "the worker's log lacks {why:?}: {log}");
+    }
 }

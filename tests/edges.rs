@@ -849,3 +849,77 @@ fn auto_falls_back_to_qr_when_the_gram_rounding_hides_directions() {
         assert!((w - want).abs() < 1e-8, "{w} vs {want}");
     }
 }
+
+/// `Solver::NormalEquations` equilibrates the Gram matrix (powers of two) before deciding the
+/// rank: columns 1e100 apart in scale were a rank-1 answer (the small column's eigenvalue lay
+/// below the large one's rounding), where QR, SVD and Auto answer rank 2. The design is exact:
+/// `y = 1 + 3e-50 x1 + 2e50 x2` with `x1 = k 1e50`, `x2 = j 1e-50`, so the weights are known.
+#[test]
+fn the_normal_equations_decide_the_rank_in_any_units() {
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..12)
+        .map(|i| vec![((5 * i) % 7) as f64 * 1e50, ((3 * i) % 5) as f64 * 1e-50])
+        .collect();
+    let y: Vec<f64> = (0..12)
+        .map(|i| 1.0 + 3.0 * ((5 * i) % 7) as f64 + 2.0 * ((3 * i) % 5) as f64)
+        .collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    for solver in [
+        Solver::NormalEquations,
+        Solver::Qr,
+        Solver::Svd,
+        Solver::Auto,
+    ] {
+        let (w, b, rank) = solve(&data, solver).unwrap();
+        assert_eq!(rank, 2, "{solver:?}: {w:?}");
+        assert!(
+            close(w[0], 3e-50, 1e-10) && close(w[1], 2e50, 1e-10),
+            "{solver:?}: {w:?}"
+        );
+        assert!(close(b, 1.0, 1e-10), "{solver:?}: b {b}");
+    }
+}
+
+/// Columns far from zero relative to their spread (timestamps, 1e12 + a fraction) are shifted
+/// exactly by their end nearest zero before the in-memory QR and SVD centre them, as
+/// `fit_sharded` does: before, the rounded mean (an ulp of 1e12) cost the slopes 6e-9. The
+/// reference is the fit of the same data shifted by hand (exact by Sterbenz's lemma: every
+/// value lies within a factor of two of 1e12), whose slopes are the same numbers.
+#[test]
+fn columns_far_from_zero_keep_their_digits_in_memory() {
+    let dev = dev();
+    let offset = 1e12;
+    let rows: Vec<Vec<f64>> = (0..12)
+        .map(|i| vec![offset + 0.9 * i as f64 / 12.0, ((i * 5) % 7) as f64])
+        .collect();
+    let y: Vec<f64> = (0..12).map(|i| 2.0 * i as f64 - (i % 4) as f64).collect();
+    let shifted: Vec<Vec<f64>> = rows.iter().map(|r| vec![r[0] - offset, r[1]]).collect();
+    let weights: Vec<f64> = (0..12).map(|i| 0.5 + (i % 3) as f64).collect();
+    for weighted in [false, true] {
+        let load = |rows: &[Vec<f64>]| {
+            let data = Dataset::from_rows(rows, &y, &dev).unwrap();
+            if weighted {
+                data.with_weights(&weights).unwrap()
+            } else {
+                data
+            }
+        };
+        let (data, reference) = (load(&rows), load(&shifted));
+        for solver in [Solver::Qr, Solver::Svd] {
+            let (w, b, _) = solve(&data, solver).unwrap();
+            let (wr, br, _) = solve(&reference, solver).unwrap();
+            for (a, r) in w.iter().zip(&wr) {
+                assert!(
+                    close(*a, *r, 1e-13),
+                    "{solver:?}, weighted {weighted}: {w:?} vs {wr:?}"
+                );
+            }
+            // b = b_s - 1e12 w1: the intercept in the data's units, to its own rounding.
+            let want = br - offset * wr[0];
+            assert!(
+                close(b, want, 1e-14),
+                "{solver:?}, weighted {weighted}: {b} vs {want}"
+            );
+        }
+    }
+}

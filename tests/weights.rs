@@ -218,7 +218,7 @@ fn weighted_minibatches_equal_the_explicit_loop() {
                 Tensor::<1, Int>::from_data(TensorData::new(chunk.to_vec(), [chunk.len()]), &cpu);
             let x = data.features().select(0, idx.clone());
             let y = data.targets().select(0, idx.clone());
-            let w = data.weights().unwrap().select(0, idx);
+            let w = data.sample_weights().unwrap().select(0, idx);
             sgd.zero_grad();
             let loss = Loss::SumSquared
                 .forward_weighted(model.forward(x), y, w)
@@ -381,9 +381,117 @@ fn weight_scale_does_not_matter() {
         // SSE scales with the weights.
         assert!((f.sse()[0] / (reference.sse()[0] * scale / 3.0) - 1.0).abs() < 1e-12);
     }
-    assert!(matches!(
-        data.clone()
-            .with_weights(&[1e308, 1e308, 1.0, 1.0, 1.0, 1.0]),
-        Err(Error::OutOfRange { .. })
-    ));
+    // Weights whose sum overflows f64 are only their ratios: the fit of the ratios.
+    let huge = fit(&[1e308, 1e308, 1.0, 1.0, 1.0, 1.0]);
+    let ratios = fit(&[1.0, 1.0, 1e-308, 1e-308, 1e-308, 1e-308]);
+    for (a, b) in huge.model().weights().iter().zip(ratios.model().weights()) {
+        assert!((a - b).abs() < 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+    }
+}
+
+/// Weights meet residuals normalised by a power of two (exact): uniform weights anywhere in
+/// f64's range, subnormal included, give the metrics and the (mean-loss) training of no
+/// weights. Before, `w r^2` underflowed (1e-310: R² of 0.9 became NaN-free garbage or 0/0)
+/// or overflowed (1e300 times squares of 1e10).
+#[test]
+fn uniform_weights_at_the_ends_of_the_range_are_no_weights() {
+    let cpu = common::test_device(Precision::F64);
+    let n = 24;
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| vec![(i % 6) as f64 / 6.0, ((i * 5) % 7) as f64 / 7.0])
+        .collect();
+    let targets: Vec<f64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| 1e5 * (1.0 - r[0] + 0.5 * r[1]) + (i % 3) as f64)
+        .collect();
+    let data = Dataset::from_rows(&rows, &targets, &cpu).unwrap();
+    let model = LinearModel::from_values(2, &[-0.9e5, 0.4e5], Some(&[1.1e5]), &cpu).unwrap();
+    let train = |data: &Dataset, batch: Option<usize>| {
+        TrainerConfig::new(SgdConfig::new(0.05))
+            .with_loss(Loss::MeanSquared)
+            .with_epochs(4)
+            .with_batch_size(batch)
+            .with_shuffle(true)
+            .with_seed(7)
+            .init()
+            .unwrap()
+            .fit(model.clone(), data)
+            .unwrap()
+            .model
+    };
+    let plain_metrics = [
+        metrics::mse(&model, &data).unwrap(),
+        metrics::mae(&model, &data).unwrap(),
+        metrics::r2(&model, &data).unwrap(),
+    ];
+    let plain_models = [train(&data, None), train(&data, Some(5))];
+    for w in [1e-310, 5e-324, 1e-300, 1e300, 1.7e308] {
+        let weighted = data.clone().with_weights(&vec![w; n]).unwrap();
+        let got = [
+            metrics::mse(&model, &weighted).unwrap(),
+            metrics::mae(&model, &weighted).unwrap(),
+            metrics::r2(&model, &weighted).unwrap(),
+        ];
+        for (g, p) in got.iter().zip(&plain_metrics) {
+            assert!(
+                (g - p).abs() <= 1e-13 * p.abs(),
+                "weights {w:e}: {g:e} vs {p:e}"
+            );
+        }
+        for (batch, plain) in [None, Some(5)].into_iter().zip(&plain_models) {
+            let fitted = train(&weighted, batch);
+            let a: Vec<f64> = fitted
+                .weights()
+                .into_iter()
+                .chain(fitted.bias().unwrap())
+                .collect();
+            let b: Vec<f64> = plain
+                .weights()
+                .into_iter()
+                .chain(plain.bias().unwrap())
+                .collect();
+            for (a, b) in a.iter().zip(&b) {
+                assert!(
+                    (a - b).abs() <= 1e-11 * b.abs().max(1.0),
+                    "weights {w:e}, batch {batch:?}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
+/// The sum loss keeps the weights' magnitude: weights times `2^-600` with a learning rate
+/// times `2^600` is the same trajectory, exactly (both are powers of two).
+#[test]
+fn the_sum_loss_keeps_the_weights_magnitude() {
+    let cpu = common::test_device(Precision::F64);
+    let rows: Vec<Vec<f64>> = (0..10).map(|i| vec![i as f64 / 10.0]).collect();
+    let targets: Vec<f64> = (0..10).map(|i| 2.0 * i as f64 / 10.0 + 1.0).collect();
+    let base: Vec<f64> = (0..10).map(|i| 0.5 + (i % 3) as f64).collect();
+    let fit = |scale: f64, lr: f64| {
+        let data = Dataset::from_rows(&rows, &targets, &cpu)
+            .unwrap()
+            .with_weights(&base.iter().map(|w| w * scale).collect::<Vec<_>>())
+            .unwrap();
+        TrainerConfig::new(SgdConfig::new(lr))
+            .with_loss(Loss::SumSquared)
+            .with_epochs(1000)
+            .init()
+            .unwrap()
+            .fit(
+                LinearModel::from_values(1, &[0.0], Some(&[0.0]), &cpu).unwrap(),
+                &data,
+            )
+            .unwrap()
+    };
+    let plain = fit(1.0, 0.02);
+    let scaled = fit(2f64.powi(-600), 0.02 * 2f64.powi(600));
+    assert_eq!(scaled.model.weights(), plain.model.weights());
+    assert_eq!(scaled.model.bias(), plain.model.bias());
+    assert!(
+        (plain.model.weights()[0] - 2.0).abs() < 1e-3,
+        "{:?}",
+        plain.model.weights()
+    );
 }

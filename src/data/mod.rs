@@ -8,6 +8,7 @@ mod rows_file;
 mod sharded;
 mod split;
 mod synthetic;
+mod weights;
 
 pub(crate) use csv::RowChunk;
 pub use rows_file::convert_csv;
@@ -19,6 +20,7 @@ pub(crate) use names::Names;
 pub use sharded::{DEFAULT_SHARD_TIMEOUT, ShardedDataset};
 pub(crate) use sharded::{ShardWorkers, index_tensor};
 pub use synthetic::MakeRegression;
+pub(crate) use weights::{DeviceWeights, Weights, normalising_exponent};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
@@ -52,15 +54,6 @@ pub struct Dataset {
     target_names: Names,
     /// Sample weights, on the host (as given) and on the data's device.
     weights: Option<Weights>,
-}
-
-/// A dataset's sample weights, validated: `n_samples` finite values `>= 0`, not all zero.
-#[derive(Debug, Clone)]
-pub(crate) struct Weights {
-    pub(crate) host: std::sync::Arc<[f64]>,
-    pub(crate) tensor: Tensor<1>,
-    /// `sum w / n`.
-    pub(crate) mean: f64,
 }
 
 impl Dataset {
@@ -210,12 +203,15 @@ impl Dataset {
     /// - [`metrics`](crate::metrics): weighted means, as scikit-learn's metrics.
     ///
     /// Weights follow the rows through [`train_test_split`](Self::train_test_split) and
-    /// standardisation.
+    /// standardisation. Only their ratios matter, except to the sum loss and `SgdRegressor`:
+    /// the estimators divide them by a power of two above the largest (exact), so weights of
+    /// 1e-300 or 1e300 give the same answers as ones where the ratios agree.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] unless there is one weight per row; [`Error::NonFinite`] for a
-    /// NaN or infinite weight; [`Error::OutOfRange`] for a negative weight (its row named), or one
-    /// that f32 cannot hold on an f32 device; [`Error::EmptyData`] when every weight is zero.
+    /// NaN or infinite weight; [`Error::OutOfRange`] for a negative weight (its row named), or
+    /// on an f32 device one beyond f32's range or below `2^-149` times the largest;
+    /// [`Error::EmptyData`] when every weight is zero.
     ///
     /// # Example
     /// ```
@@ -238,62 +234,26 @@ impl Dataset {
     }
 
     fn with_checked_weights(mut self, weights: &[f64], part: bool) -> Result<Self> {
-        if weights.len() != self.n_samples() {
-            return Err(Error::shape_mismatch(
-                "sample weights (one per row)",
-                self.n_samples(),
-                weights.len(),
-            ));
-        }
-        check_values("weights", weights, 1, self.precision())?;
-        let total: f64 = weights.iter().sum();
-        let f32_device = self.precision() == Precision::F32;
-        if !total.is_finite() || (f32_device && (total as f32).is_infinite()) {
-            return Err(Error::OutOfRange {
-                what: "the sum of the sample weights".into(),
-                value: total.to_string(),
-                rule: "leaves the float type's range: rescale the weights (only their ratios \
-                       matter to the fits)"
-                    .into(),
-            });
-        }
-        if f32_device && let Some(row) = weights.iter().position(|&w| w > 0.0 && (w as f32) == 0.0)
-        {
-            return Err(Error::OutOfRange {
-                what: format!("sample weight at row {row}"),
-                value: weights[row].to_string(),
-                rule: "is zero in f32: rescale the weights (only their ratios matter to the fits)"
-                    .into(),
-            });
-        }
-        if let Some(row) = weights.iter().position(|&w| w < 0.0) {
-            return Err(Error::OutOfRange {
-                what: format!("sample weight at row {row}"),
-                value: weights[row].to_string(),
-                rule: "sample weights must be >= 0".into(),
-            });
-        }
-        if !part && weights.iter().all(|&w| w == 0.0) {
-            return Err(Error::EmptyData {
-                what: "every sample weight is zero".into(),
-            });
-        }
-        let device = self.device();
-        let tensor = Tensor::<1>::from_data(
-            TensorData::new(weights.to_vec(), [weights.len()]),
-            (&device, self.precision().dtype()),
-        );
-        self.weights = Some(Weights {
-            host: weights.into(),
-            tensor,
-            mean: total / weights.len() as f64,
-        });
+        let (n, device, precision) = (self.n_samples(), self.device(), self.precision());
+        self.weights = Some(Weights::new(weights, n, &device, precision, part)?);
         Ok(self)
     }
 
-    /// The sample weights on the data's device, `[n_samples]`, if any were given.
+    /// The sample weights as given, on the data's device, `[n_samples]`, if any were given
+    /// (uploaded on each call: the estimators use a normalised copy of their own).
+    pub fn sample_weights(&self) -> Option<Tensor<1>> {
+        self.weights.as_ref().map(|w| {
+            Tensor::<1>::from_data(
+                TensorData::new(w.host.to_vec(), [w.host.len()]),
+                (&self.device(), self.precision().dtype()),
+            )
+        })
+    }
+
+    /// The sample weights on the data's device: [`sample_weights`](Self::sample_weights).
+    #[deprecated(note = "renamed sample_weights: `weights` is the model's coefficients")]
     pub fn weights(&self) -> Option<Tensor<1>> {
-        self.weights.as_ref().map(|w| w.tensor.clone())
+        self.sample_weights()
     }
 
     /// The sample weights as given, if any.
@@ -315,9 +275,9 @@ impl Dataset {
         self
     }
 
-    /// The sample weights on the device and their mean, if any.
-    pub(crate) fn weights_and_mean(&self) -> Option<(Tensor<1>, f64)> {
-        self.weights.as_ref().map(|w| (w.tensor.clone(), w.mean))
+    /// The sample weights as the estimators see them (normalised by a power of two), if any.
+    pub(crate) fn device_weights(&self) -> Option<DeviceWeights> {
+        self.weights.as_ref().map(|w| w.device.clone())
     }
 
     /// The weights of the rows at `rows` (host indices), if the data are weighted.

@@ -2,11 +2,17 @@
 //! f64. Read in chunks at the speed of the disk (no parsing), for data larger than memory.
 //!
 //! ```text
-//! bytes 0..8    b"LFROWS\0\x01"   (magic, format version 1)
+//! bytes 0..8    b"LFROWS\0\x02"   (magic, format version 2)
 //! u64 LE        n (rows), m (features), k (targets)
 //! u64 LE        the length of the names, then the names as JSON {"features": [..], "targets": [..]}
 //! n * (m + k)   f64 LE, row-major: each row's m features, then its k targets
+//! u32 LE        CRC-32 of the header (the 40 bytes above and the names)
+//! u32 LE        CRC-32 of the data
 //! ```
+//!
+//! A damaged header is refused when the file is opened; damaged data when a pass over them
+//! ends, before anything fitted on them is returned. Version 1 files (the same without the
+//! checksums) are still read, unchecked.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +24,12 @@ use super::{Dataset, RowChunk};
 use crate::device::read_f64;
 use crate::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"LFROWS\0\x01";
+/// The magic of every version; the eighth byte is the version.
+const MAGIC: &[u8; 7] = b"LFROWS\0";
+/// The version written.
+const VERSION: u8 = 2;
+/// The checksums' trailer of version 2.
+const TRAILER: u64 = 8;
 
 #[derive(Serialize, Deserialize)]
 struct HeaderNames {
@@ -102,6 +113,8 @@ pub(crate) struct RowsReader {
     bytes: u64,
     opened: FileStamp,
     buffer: Vec<u8>,
+    /// The data's CRC-32 as the file states it (version 2).
+    data_crc: Option<u32>,
 }
 
 impl RowsReader {
@@ -124,13 +137,22 @@ impl RowsReader {
         reader
             .read_exact(&mut fixed)
             .map_err(|_| bad("not a linfit row file (too short for its header)".into()))?;
-        if &fixed[..8] != MAGIC {
+        if &fixed[..7] != MAGIC {
             return Err(bad(
                 "not a linfit row file (no LFROWS header): write one with Dataset::save_rows or \
                  data::convert_csv"
                     .into(),
             ));
         }
+        let version = fixed[7];
+        if version != 1 && version != VERSION {
+            return Err(bad(format!(
+                "a row file of format version {version}, which this linfit ({}) does not read \
+                 (it reads 1 and {VERSION})",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        let trailer = if version == 1 { 0 } else { TRAILER };
         let word = |i: usize| u64::from_le_bytes(fixed[8 + 8 * i..16 + 8 * i].try_into().unwrap());
         let (n, m, k, names_len) = (word(0), word(1), word(2), word(3));
         if m == 0 || k == 0 || names_len > 1 << 30 {
@@ -142,16 +164,11 @@ impl RowsReader {
         reader
             .read_exact(&mut names)
             .map_err(|e| bad(format!("the names cannot be read: {e}")))?;
-        let names: HeaderNames = serde_json::from_slice(&names)
-            .map_err(|e| bad(format!("the names are not valid JSON: {e}")))?;
-        if names.features.len() as u64 != m || names.targets.len() as u64 != k {
-            return Err(bad("the names do not match the header's widths".into()));
-        }
         let header = 40 + names_len;
         let expected = (m + k)
             .checked_mul(8)
             .and_then(|row| row.checked_mul(n))
-            .and_then(|d| d.checked_add(header));
+            .and_then(|d| d.checked_add(header + trailer));
         if expected != Some(opened.len()) {
             return Err(bad(format!(
                 "the header promises {n} rows of {} values ({} bytes), the file has {} bytes: \
@@ -160,6 +177,26 @@ impl RowsReader {
                 expected.map_or("too many".to_string(), |e| e.to_string()),
                 opened.len()
             )));
+        }
+        let data_crc = if version == 1 {
+            None
+        } else {
+            let (header_crc, data_crc) = read_trailer(&mut reader, opened.len(), header)
+                .map_err(|e| bad(format!("its checksums cannot be read: {e}")))?;
+            let mut hasher = crc32fast::Hasher::new();
+            hasher.update(&fixed);
+            hasher.update(&names);
+            if hasher.finalize() != header_crc {
+                return Err(bad(
+                    "the header (shape or column names) is damaged: its checksum differs".into(),
+                ));
+            }
+            Some(data_crc)
+        };
+        let names: HeaderNames = serde_json::from_slice(&names)
+            .map_err(|e| bad(format!("the names are not valid JSON: {e}")))?;
+        if names.features.len() as u64 != m || names.targets.len() as u64 != k {
+            return Err(bad("the names do not match the header's widths".into()));
         }
         Ok(Self {
             reader,
@@ -173,8 +210,25 @@ impl RowsReader {
             bytes: header,
             opened,
             buffer: Vec::new(),
+            data_crc,
         })
     }
+}
+
+/// The trailer's two checksums (header, data) of a file of `len` bytes, leaving `reader` at
+/// `data_start`, the first data byte.
+fn read_trailer(
+    reader: &mut BufReader<std::fs::File>,
+    len: u64,
+    data_start: u64,
+) -> std::io::Result<(u32, u32)> {
+    use std::io::{Seek, SeekFrom};
+    let mut trailer = [0u8; TRAILER as usize];
+    reader.seek(SeekFrom::Start(len - TRAILER))?;
+    reader.read_exact(&mut trailer)?;
+    reader.seek(SeekFrom::Start(data_start))?;
+    let word = |i: usize| u32::from_le_bytes(trailer[4 * i..4 * i + 4].try_into().expect("4"));
+    Ok((word(0), word(1)))
 }
 
 impl ChunkReader for RowsReader {
@@ -270,26 +324,93 @@ impl ChunkReader for RowsReader {
                 source: None,
             });
         }
-        Ok((self.hasher.finalize(), self.bytes))
+        let crc = self.hasher.finalize();
+        if self.data_crc.is_some_and(|stated| stated != crc) {
+            return Err(Error::Load {
+                path: self.shown,
+                message: "the data are damaged: their checksum differs from the one the file \
+                          was written with (nothing fitted on them is returned); write the \
+                          file again from its source"
+                    .into(),
+                source: None,
+            });
+        }
+        Ok((crc, self.bytes))
     }
 }
 
-/// Writes the header of a row file of `n` rows.
-fn write_header(
-    out: &mut impl Write,
-    n: usize,
-    (features, targets): (&[String], &[String]),
-) -> std::io::Result<()> {
-    let names = serde_json::to_vec(&HeaderNames {
-        features: features.to_vec(),
-        targets: targets.to_vec(),
-    })
-    .map_err(std::io::Error::other)?;
-    out.write_all(MAGIC)?;
-    for v in [n, features.len(), targets.len(), names.len()] {
-        out.write_all(&(v as u64).to_le_bytes())?;
+/// A row file being written: the header (rewritten with the row count at the end), the rows,
+/// and the checksums of both.
+struct RowsWriter<'a> {
+    out: BufWriter<&'a mut std::fs::File>,
+    names: HeaderNames,
+    data: crc32fast::Hasher,
+    rows: usize,
+}
+
+impl<'a> RowsWriter<'a> {
+    fn new(file: &'a mut std::fs::File, (features, targets): (&[String], &[String])) -> Self {
+        RowsWriter {
+            out: BufWriter::with_capacity(1 << 20, file),
+            names: HeaderNames {
+                features: features.to_vec(),
+                targets: targets.to_vec(),
+            },
+            data: crc32fast::Hasher::new(),
+            rows: 0,
+        }
     }
-    out.write_all(&names)
+
+    /// The header of a file of `n` rows.
+    fn header(&self, n: usize) -> std::io::Result<Vec<u8>> {
+        let names = serde_json::to_vec(&self.names).map_err(std::io::Error::other)?;
+        let mut header = Vec::with_capacity(40 + names.len());
+        header.extend_from_slice(MAGIC);
+        header.push(VERSION);
+        let widths = [n, self.names.features.len(), self.names.targets.len()];
+        for v in widths.into_iter().chain([names.len()]) {
+            header.extend_from_slice(&(v as u64).to_le_bytes());
+        }
+        header.extend_from_slice(&names);
+        Ok(header)
+    }
+
+    /// Writes a placeholder header (no rows), before the first row.
+    fn start(&mut self) -> std::io::Result<()> {
+        let header = self.header(0)?;
+        self.out.write_all(&header)
+    }
+
+    /// Rows of `features` (`m` values each) and `targets` (`k` each).
+    fn rows(&mut self, features: &[f64], targets: &[f64]) -> std::io::Result<()> {
+        let (m, k) = (self.names.features.len(), self.names.targets.len());
+        let mut row = Vec::with_capacity((m + k) * 8);
+        for (x, y) in features.chunks_exact(m).zip(targets.chunks_exact(k)) {
+            row.clear();
+            for v in x.iter().chain(y) {
+                row.extend_from_slice(&v.to_le_bytes());
+            }
+            self.data.update(&row);
+            self.out.write_all(&row)?;
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// The checksums, then the header with the row count; returns the rows written.
+    fn finish(self) -> std::io::Result<usize> {
+        use std::io::{Seek, SeekFrom};
+        let header = self.header(self.rows)?;
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&header);
+        let mut out = self.out;
+        out.write_all(&hasher.finalize().to_le_bytes())?;
+        out.write_all(&self.data.finalize().to_le_bytes())?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&header)?;
+        Ok(self.rows)
+    }
 }
 
 impl Dataset {
@@ -318,25 +439,15 @@ impl Dataset {
         let (m, k) = (self.n_features(), self.n_targets());
         super::files::write_replacing(path, |file, _| {
             let io = |e: std::io::Error| Error::io(path, e);
-            let mut out = BufWriter::with_capacity(1 << 20, file);
-            write_header(
-                &mut out,
-                self.n_samples(),
-                (self.feature_names(), self.target_names()),
-            )
-            .map_err(io)?;
+            let mut out = RowsWriter::new(file, (self.feature_names(), self.target_names()));
+            out.start().map_err(io)?;
             let step = (crate::data::MAX_CHUNK_VALUES / (m + k)).max(1);
             for start in (0..self.n_samples()).step_by(step) {
                 let end = (start + step).min(self.n_samples());
                 let (x, y) = self.rows(start, end);
-                let (x, y) = (read_f64(x)?, read_f64(y)?);
-                for (row, targets) in x.chunks_exact(m).zip(y.chunks_exact(k)) {
-                    for v in row.iter().chain(targets) {
-                        out.write_all(&v.to_le_bytes()).map_err(io)?;
-                    }
-                }
+                out.rows(&read_f64(x)?, &read_f64(y)?).map_err(io)?;
             }
-            out.flush().map_err(io)
+            out.finish().map(drop).map_err(io)
         })
     }
 
@@ -381,27 +492,14 @@ pub fn convert_csv(
     let (features, target_names) = reader.names();
     let io = |e: std::io::Error| Error::io(rows_path, e);
     super::files::write_replacing(rows_path, |file, _| {
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        // The row count is known at the end: a placeholder, rewritten then.
-        write_header(&mut out, 0, (&features, &target_names)).map_err(io)?;
+        let mut out = RowsWriter::new(file, (&features, &target_names));
+        out.start().map_err(io)?;
         let (m, k) = reader.widths();
         let step = (crate::data::MAX_CHUNK_VALUES / (m + k)).max(1);
         while let Some(chunk) = reader.next_chunk(step)? {
-            for (row, t) in chunk
-                .features
-                .chunks_exact(m)
-                .zip(chunk.targets.chunks_exact(k))
-            {
-                for v in row.iter().chain(t) {
-                    out.write_all(&v.to_le_bytes()).map_err(io)?;
-                }
-            }
+            out.rows(&chunk.features, &chunk.targets).map_err(io)?;
         }
-        let n = reader.rows_read();
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        use std::io::{Seek, SeekFrom};
-        file.seek(SeekFrom::Start(8)).map_err(io)?;
-        file.write_all(&(n as u64).to_le_bytes()).map_err(io)?;
+        let n = out.finish().map_err(io)?;
         // The CSV file must not have changed while it was read, and must have held rows.
         reader.finish()?;
         if n == 0 {

@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{Dataset, FileFormat, MAX_CHUNK_VALUES, Names, check_dims};
 use crate::device::{device_precision, read_f64};
+use crate::float::scale2;
 use crate::{Error, Result};
 
 /// How long a shard may take over one step's work before the fit fails naming it (default).
@@ -36,8 +37,9 @@ pub struct ShardedDataset {
     shards: Vec<Dataset>,
     labels: Vec<String>,
     names: (Names, Names),
-    /// `sum w / n` over every row (1 without weights).
-    mean_weight: f64,
+    /// The whole data's sample-weight normalisation `e` and `mean(w 2^-e)` over every row
+    /// (`(0, 1)` without weights; see `data::weights`).
+    weight_normalisation: (i32, f64),
     timeout: Duration,
 }
 
@@ -70,36 +72,110 @@ fn label(i: usize, device: &Device) -> String {
     format!("shard {i} on {device:?}")
 }
 
-/// Uploads row-major blocks of `rows` rows to `device`, in chunks (a remote device takes one
-/// message per tensor), as one dataset.
+/// Uploads row-major blocks of rows to a device, in chunks (a remote device takes one message
+/// per tensor), as one dataset; each chunk and the final confirmation on a thread of its own,
+/// awaited at most `timeout`, so that a worker that stops answering fails the upload naming
+/// it instead of hanging it.
 struct ShardBuilder {
     device: Device,
+    label: String,
+    timeout: Duration,
     widths: (usize, usize),
     features: Vec<Tensor<2>>,
     targets: Vec<Tensor<2>>,
 }
 
 impl ShardBuilder {
-    fn new(device: &Device, widths: (usize, usize)) -> Self {
+    fn new(i: usize, device: &Device, widths: (usize, usize), timeout: Duration) -> Self {
         ShardBuilder {
             device: device.clone(),
+            label: label(i, device),
+            timeout,
             widths,
             features: Vec::new(),
             targets: Vec::new(),
         }
     }
 
-    fn push(&mut self, features: Vec<f64>, targets: Vec<f64>, rows: usize) -> Result<()> {
-        let (m, k) = self.widths;
-        let data = Dataset::from_flat(features, targets, [rows, m], k, &self.device)?;
-        self.features.push(data.features());
-        self.targets.push(data.targets());
-        Ok(())
+    fn push(self, features: Vec<f64>, targets: Vec<f64>, rows: usize) -> Result<Self> {
+        let (timeout, label) = (self.timeout, self.label.clone());
+        within(timeout, &label, "an upload of its rows", move || {
+            let mut builder = self;
+            let (m, k) = builder.widths;
+            let data = Dataset::from_flat(features, targets, [rows, m], k, &builder.device)?;
+            builder.features.push(data.features());
+            builder.targets.push(data.targets());
+            Ok(builder)
+        })
     }
 
-    fn finish(self) -> Result<Dataset> {
-        Dataset::from_tensors(Tensor::cat(self.features, 0), Tensor::cat(self.targets, 0))
+    /// The shard, given `finish` (names, weights) and confirmed by its device: one value read
+    /// back, so that the upload is known to have arrived.
+    fn finish(
+        self,
+        finish: impl FnOnce(Dataset) -> Result<Dataset> + Send + 'static,
+    ) -> Result<Dataset> {
+        let (timeout, label) = (self.timeout, self.label.clone());
+        within(timeout, &label, "the end of its upload", move || {
+            let shard = finish(Dataset::from_tensors(
+                Tensor::cat(self.features, 0),
+                Tensor::cat(self.targets, 0),
+            )?)?;
+            read_f64(shard.targets().slice([0..1, 0..1]))?;
+            Ok(shard)
+        })
     }
+}
+
+/// `work` on a thread of its own, its answer awaited at most `timeout` (`Duration::MAX`: no
+/// limit). A thread that does not answer in time is left behind (Burn's remote client cannot
+/// be cancelled) and the call fails with [`Error::Worker`] naming `shard`; so does a panic.
+fn within<T: Send + 'static>(
+    timeout: Duration,
+    shard: &str,
+    what: &str,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (answer_tx, answer) = channel();
+    std::thread::Builder::new()
+        .name(format!("linfit-upload-{shard}"))
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            let _ = answer_tx.send(result);
+        })
+        .map_err(|e| Error::Worker {
+            worker: shard.to_string(),
+            reason: format!("cannot start a thread for {what}: {e}"),
+        })?;
+    let answer = match Instant::now().checked_add(timeout) {
+        Some(_) => answer.recv_timeout(timeout),
+        None => answer
+            .recv()
+            .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected),
+    };
+    match answer {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(Error::Worker {
+            worker: shard.to_string(),
+            reason: panic_reason(panic),
+        }),
+        Err(_) => Err(Error::Worker {
+            worker: shard.to_string(),
+            reason: format!(
+                "no answer to {what} within {timeout:?} (a hung or unreachable worker; \
+                 ShardedDataset::split_with_timeout sets the limit)"
+            ),
+        }),
+    }
+}
+
+/// What a caught panic said.
+fn panic_reason(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "it panicked".into())
 }
 
 impl ShardedDataset {
@@ -110,39 +186,58 @@ impl ShardedDataset {
     /// # Errors
     /// [`Error::EmptyData`] for no device or fewer rows than devices; as
     /// [`Dataset::from_flat`] on each device (a value f32 cannot hold on an f32 device);
-    /// [`Error::Readback`] when a device fails.
+    /// [`Error::Readback`] when a device fails; [`Error::Worker`] naming the shard whose
+    /// device does not take a chunk of rows within [`DEFAULT_SHARD_TIMEOUT`] (see
+    /// [`split_with_timeout`](Self::split_with_timeout)).
     pub fn split(data: &Dataset, devices: &[Device]) -> Result<ShardedDataset> {
+        Self::split_with_timeout(data, devices, DEFAULT_SHARD_TIMEOUT)
+    }
+
+    /// [`split`](Self::split) with this limit on each shard's upload of a chunk (about
+    /// 8 MiB) and on its final confirmation, and then on each shard's answer to one step
+    /// ([`with_timeout`](Self::with_timeout)). `Duration::MAX` waits without a limit.
+    ///
+    /// # Errors
+    /// As [`split`](Self::split).
+    pub fn split_with_timeout(
+        data: &Dataset,
+        devices: &[Device],
+        timeout: Duration,
+    ) -> Result<ShardedDataset> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         check_devices(devices, n)?;
         let chunk_rows = (MAX_CHUNK_VALUES / (m + k)).max(1);
         let mut shards = Vec::with_capacity(devices.len());
         let mut start = 0;
-        for (device, size) in devices.iter().zip(block_sizes(n, devices.len())) {
-            let mut builder = ShardBuilder::new(device, (m, k));
+        let sizes = block_sizes(n, devices.len());
+        for (i, (device, size)) in devices.iter().zip(sizes).enumerate() {
+            let mut builder = ShardBuilder::new(i, device, (m, k), timeout);
             let mut row = start;
             while row < start + size {
                 let end = (row + chunk_rows).min(start + size);
                 let (x, y) = data.rows(row, end);
-                builder.push(read_f64(x)?, read_f64(y)?, end - row)?;
+                builder = builder.push(read_f64(x)?, read_f64(y)?, end - row)?;
                 row = end;
             }
-            let mut shard = builder.finish()?.with_names_of(data);
-            if let Some(w) = data.weight_values() {
-                shard = shard.with_part_weights(&w[start..start + size])?;
-            }
-            shards.push(shard);
+            let names = data.names();
+            let names = (names.0.clone(), names.1.clone());
+            let weights = data
+                .weight_values()
+                .map(|w| w[start..start + size].to_vec());
+            shards.push(builder.finish(move |shard| {
+                let shard = shard.with_names(names.0, names.1);
+                match weights {
+                    Some(w) => shard.with_part_weights(&w),
+                    None => Ok(shard),
+                }
+            })?);
             start += size;
         }
         let (features, targets) = data.names();
-        let mean_weight = data
-            .weight_values()
-            .map_or(1.0, |w| w.iter().sum::<f64>() / n as f64);
-        Ok(Self::assemble(
-            shards,
-            devices,
-            (features.clone(), targets.clone()),
-            mean_weight,
-        ))
+        Ok(
+            Self::assemble(shards, devices, (features.clone(), targets.clone()))
+                .with_timeout(timeout),
+        )
     }
 
     /// A CSV file (header row; the `targets` columns are the targets, every other column a
@@ -175,9 +270,10 @@ impl ShardedDataset {
         let mut reader = format.open(path)?;
         let (feature_names, target_names) = reader.names();
         let sizes = block_sizes(n, devices.len());
-        let mut builders: Vec<ShardBuilder> = devices
+        let mut builders: Vec<Option<ShardBuilder>> = devices
             .iter()
-            .map(|d| ShardBuilder::new(d, (m, k)))
+            .enumerate()
+            .map(|(i, d)| Some(ShardBuilder::new(i, d, (m, k), DEFAULT_SHARD_TIMEOUT)))
             .collect();
         let (mut shard, mut filled) = (0, 0);
         while let Some(chunk) = reader.next_chunk(chunk_rows)? {
@@ -187,11 +283,15 @@ impl ShardedDataset {
                     break;
                 }
                 let take = (sizes[shard] - filled).min(chunk.rows - row);
-                builders[shard].push(
+                let builder = builders[shard].take().ok_or_else(|| Error::Internal {
+                    context: "ShardedDataset::from_csv",
+                    source: "a shard's upload taken twice".into(),
+                })?;
+                builders[shard] = Some(builder.push(
                     chunk.features[row * m..(row + take) * m].to_vec(),
                     chunk.targets[row * k..(row + take) * k].to_vec(),
                     take,
-                )?;
+                )?);
                 row += take;
                 filled += take;
                 if filled == sizes[shard] {
@@ -217,23 +317,30 @@ impl ShardedDataset {
         );
         let shards = builders
             .into_iter()
+            .flatten()
             .map(|b| {
-                b.finish().map(|d| {
-                    let (f, t) = &names;
-                    d.with_names(f.clone(), t.clone())
-                })
+                let (f, t) = names.clone();
+                b.finish(move |d| Ok(d.with_names(f, t)))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self::assemble(shards, devices, names, 1.0))
+        Ok(Self::assemble(shards, devices, names))
     }
 
-    /// The shards with their labels, names and mean weight, and the default timeout.
-    fn assemble(
-        shards: Vec<Dataset>,
-        devices: &[Device],
-        names: (Names, Names),
-        mean_weight: f64,
-    ) -> Self {
+    /// The shards with their labels, names and weight normalisation, and the default timeout.
+    fn assemble(shards: Vec<Dataset>, devices: &[Device], names: (Names, Names)) -> Self {
+        let weight_normalisation = if shards.iter().all(|s| s.weight_values().is_none()) {
+            (0, 1.0)
+        } else {
+            let all = || {
+                shards
+                    .iter()
+                    .flat_map(|s| s.weight_values_or_ones().into_owned())
+            };
+            let e = super::normalising_exponent(all());
+            let n: usize = shards.iter().map(Dataset::n_samples).sum();
+            let total = crate::lstsq::double_double::sum(all().map(|w| scale2(w, -e)));
+            (e, total / n as f64)
+        };
         ShardedDataset {
             labels: devices
                 .iter()
@@ -242,7 +349,7 @@ impl ShardedDataset {
                 .collect(),
             shards,
             names,
-            mean_weight,
+            weight_normalisation,
             timeout: DEFAULT_SHARD_TIMEOUT,
         }
     }
@@ -288,9 +395,10 @@ impl ShardedDataset {
         (&self.names.0, &self.names.1)
     }
 
-    /// `sum w / n` over all rows (1 without weights).
-    pub(crate) fn mean_weight(&self) -> f64 {
-        self.mean_weight
+    /// The whole data's sample-weight normalisation `e` and `mean(w 2^-e)` over all rows
+    /// (`(0, 1)` without weights).
+    pub(crate) fn weight_normalisation(&self) -> (i32, f64) {
+        self.weight_normalisation
     }
 }
 
@@ -343,16 +451,9 @@ impl<J: Send + 'static, A: Send + 'static> ShardWorkers<J, A> {
                                     work(&shard, job)
                                 }))
                                 .unwrap_or_else(|panic| {
-                                    let reason = panic
-                                        .downcast_ref::<String>()
-                                        .cloned()
-                                        .or_else(|| {
-                                            panic.downcast_ref::<&str>().map(|s| s.to_string())
-                                        })
-                                        .unwrap_or_else(|| "it panicked".into());
                                     Err(Error::Worker {
                                         worker: String::new(),
-                                        reason,
+                                        reason: panic_reason(panic),
                                     })
                                 });
                             if answer_tx.send(result).is_err() {

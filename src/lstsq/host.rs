@@ -7,7 +7,7 @@ use super::double_double::{Dd, column_means};
 use super::solution::Solution;
 use crate::data::Dataset;
 use crate::device::read_f64;
-use crate::float::{exponent, scale2};
+use crate::float::{exact_shift, exponent, scale2};
 use crate::{Error, Result};
 
 /// Data whose largest magnitude lies in `[2^-SAFE, 2^SAFE]` are left as they are: their squares
@@ -90,6 +90,9 @@ pub(crate) struct HostData {
     pub x: Vec<f64>,
     pub y: Vec<f64>,
     pub scaling: Scaling,
+    /// The exact shift subtracted from each feature and target column (see
+    /// [`with_exact_shifts`](Self::with_exact_shifts)); empty when none was.
+    shift: (Vec<f64>, Vec<f64>),
 }
 
 impl HostData {
@@ -131,7 +134,25 @@ impl HostData {
             x,
             y,
             scaling,
+            shift: (Vec::new(), Vec::new()),
         })
+    }
+
+    /// For a fit with an intercept: each column that lies within a factor of two of its end
+    /// nearest zero (years, timestamps, 1e12 + a fraction) shifted by that end, exactly
+    /// ([`exact_shift`]), so that centring subtracts a mean of the column's spread, not of its
+    /// offset (whose rounding, an ulp of 1e12, would cost `(ulp / sd)^2` of the slopes). The
+    /// shifts change only the intercepts and means, which [`finish`](Self::finish) moves
+    /// back.
+    pub(super) fn with_exact_shifts(mut self) -> Self {
+        let (cx, cy) = (
+            exact_shifts(&self.x, self.m, 0..self.n),
+            exact_shifts(&self.y, self.k, 0..self.n),
+        );
+        subtract_shifts(&mut self.x, &cx);
+        subtract_shifts(&mut self.y, &cy);
+        self.shift = (cx, cy);
+        self
     }
 
     pub(super) fn x(&self, i: usize, j: usize) -> f64 {
@@ -213,6 +234,14 @@ impl HostData {
             &solution.y_mean,
         ));
         solution.scaling = self.scaling.clone();
+        self.unshift(solution)
+    }
+
+    /// The solution of the shifted data as one of the data: the same slopes, the means plus
+    /// the shifts, and `b = b_s + c_y - c_x w` (in double-double).
+    fn unshift(&self, mut solution: Solution) -> Solution {
+        let (cx, cy) = &self.shift;
+        unshift(&mut solution, cx, cy);
         solution
     }
 
@@ -243,5 +272,62 @@ impl HostData {
             sse.iter().map(|a| a.value()).collect(),
             sst.iter().map(|a| a.value()).collect(),
         )
+    }
+}
+
+/// Per column of `values` (row-major, `width` wide), over the rows `rows`: its exact shift
+/// ([`exact_shift`]: its end nearest zero when all its values lie within a factor of two of
+/// it, else 0).
+pub(super) fn exact_shifts(
+    values: &[f64],
+    width: usize,
+    rows: impl Iterator<Item = usize> + Clone,
+) -> Vec<f64> {
+    (0..width)
+        .map(|j| {
+            let (low, high) = rows
+                .clone()
+                .map(|i| values[i * width + j])
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                    (l.min(v), h.max(v))
+                });
+            exact_shift(low, high)
+        })
+        .collect()
+}
+
+/// `values - c` per column (exact where `c` comes from [`exact_shifts`]).
+pub(super) fn subtract_shifts(values: &mut [f64], c: &[f64]) {
+    if c.iter().any(|&c| c != 0.0) {
+        for row in values.chunks_exact_mut(c.len()) {
+            row.iter_mut().zip(c).for_each(|(v, c)| *v -= c);
+        }
+    }
+}
+
+/// The solution of data shifted by `cx` (features) and `cy` (targets) as one of the data: the
+/// same slopes, the means plus the shifts, and `b = b_s + c_y - c_x w` (in double-double).
+pub(super) fn unshift(solution: &mut Solution, cx: &[f64], cy: &[f64]) {
+    if cx.iter().chain(cy).all(|&c| c == 0.0) {
+        return;
+    }
+    solution
+        .x_mean
+        .iter_mut()
+        .zip(cx)
+        .for_each(|(v, c)| *v += c);
+    solution
+        .y_mean
+        .iter_mut()
+        .zip(cy)
+        .for_each(|(v, c)| *v += c);
+    if let Some(b) = &mut solution.intercepts {
+        for (t, b) in b.iter_mut().enumerate() {
+            let moved = cx
+                .iter()
+                .zip(&solution.weights)
+                .fold(Dd::new(*b).add(cy[t]), |acc, (c, w)| acc.add_prod(-c, w[t]));
+            *b = moved.value();
+        }
     }
 }

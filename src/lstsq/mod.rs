@@ -31,7 +31,7 @@
 //! `m x m` and `m x k` matrices to the host. Each pass over device data runs one thread per
 //! core over contiguous ranges of rows.
 
-mod double_double;
+pub(crate) mod double_double;
 mod explain;
 mod from_file;
 mod host;
@@ -309,6 +309,11 @@ impl LeastSquares {
             return streamed_qr::solve(&mut rows, intercept, self.rcond, rule);
         }
         let host = HostData::read(data)?;
+        let host = if intercept {
+            host.with_exact_shifts()
+        } else {
+            host
+        };
         match rule {
             RankRule::Scaled => qr::qr_solve(&host, intercept, self.rcond),
             RankRule::Unscaled => svd::svd_solve(&host, intercept, self.rcond),

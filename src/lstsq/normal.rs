@@ -7,14 +7,21 @@ use faer::Mat;
 use faer::linalg::solvers::Svd;
 
 use super::row_passes::{Moments, moments};
-use super::solution::{Solution, max_rank, numerical_rank};
+use super::solution::{ScaledSvd, Solution, max_rank, numerical_rank};
 use crate::data::Dataset;
 use crate::device::Precision;
+use crate::float::{exponent, scale2};
 use crate::{Error, Result};
 
-/// The normal-equations solution of `data`, the condition number of `G` (the square of the
-/// design's), and whether the rounding of `G` (not `rcond`) cut the rank: then the solution
-/// has lost directions the design has, and `Solver::Auto` takes QR instead.
+/// The normal-equations solution of `data`, the condition number of the equilibrated `G`
+/// (the square of the equilibrated design's), and whether the rounding of `G` (not `rcond`)
+/// cut the rank: then the solution has lost directions the design has, and `Solver::Auto`
+/// takes QR instead.
+///
+/// The moments are equilibrated first: column `j` divided by `d_j`, the power of two nearest
+/// below its root sum of squares (exact), so that the rank is decided on columns of one
+/// magnitude whatever their units (a column 1e100 times another is no longer below the
+/// other's rounding), as QR decides it on unit columns.
 pub(crate) fn normal_equations(
     data: &Dataset,
     intercept: bool,
@@ -23,54 +30,102 @@ pub(crate) fn normal_equations(
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
     let moments = moments(data)?;
     check_range(&moments, m, data.precision())?;
-    let centred = Centred::new(&moments, n, (m, k), intercept);
-    let svd = Svd::new(centred.gram.as_ref()).map_err(|e| {
-        Error::Numerical(format!(
-            "eigen-decomposition of the Gram matrix did not converge: {e:?}"
-        ))
-    })?;
+    let (scaled, scale) = equilibrated(&moments, m, k);
+    let centred = Centred::new(&scaled, n, (m, k), intercept);
+    let eigen = |g: &Mat<f64>| {
+        Svd::new(g.as_ref()).map_err(|e| {
+            Error::Numerical(format!(
+                "eigen-decomposition of the Gram matrix did not converge: {e:?}"
+            ))
+        })
+    };
+    let svd = eigen(&centred.gram)?;
     let eig: Vec<f64> = (0..m)
         .map(|i| svd.S().column_vector()[i].max(0.0))
         .collect();
     let sv: Vec<f64> = eig.iter().map(|e| e.sqrt()).collect();
     // Forming G - n xbar xbar^T from the raw sums cancels: its entries carry errors of about
     // eps * n * max|raw G|, so eigenvalues below that are noise, whatever rcond says.
-    let raw_max = moments.gram.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let raw_max = scaled.gram.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     let noise = f64::EPSILON * (n.max(m) as f64) * raw_max;
     let above_noise = eig.iter().filter(|&&e| e > noise).count();
     let by_values = numerical_rank(&sv, rcond, (n, m), max_rank(n, m, intercept));
     let rank = by_values.min(above_noise);
     let noise_limited = above_noise < by_values;
     let v = svd.V();
-    let mut weights = vec![vec![0.0; k]; m];
-    for t in 0..k {
-        for (col, &e) in eig.iter().enumerate().take(rank) {
-            let coef = (0..m)
-                .map(|a| v[(a, col)] * centred.cross[(a, t)])
-                .sum::<f64>()
-                / e;
-            for (j, row) in weights.iter_mut().enumerate() {
-                row[t] += v[(j, col)] * coef;
-            }
-        }
-    }
+    // `Us^T (y - ybar)` of the equilibrated design: `Ss^-1 Vs^T Zs^T y`.
+    let rhs: Vec<Vec<f64>> = (0..k)
+        .map(|t| {
+            (0..m)
+                .map(|c| match sv[c] {
+                    s if s > 0.0 => {
+                        (0..m)
+                            .map(|a| v[(a, c)] * centred.cross[(a, t)])
+                            .sum::<f64>()
+                            / s
+                    }
+                    _ => 0.0,
+                })
+                .collect()
+        })
+        .collect();
     let cond_gram = if eig.last().copied().unwrap_or(0.0) > 0.0 {
         eig[0] / eig[m - 1]
     } else {
         f64::INFINITY
     };
     let scaled_min_eig = scaled_min_eig_of_gram(&centred.gram);
-    let Centred { x_mean, y_mean, .. } = centred;
-    let solution = Solution::assemble(
-        weights,
-        (x_mean, y_mean),
+    // The singular values of the design in its own units, for the report.
+    let unscaled = Mat::from_fn(m, m, |a, b| centred.gram[(a, b)] * scale[a] * scale[b]);
+    let reported: Vec<f64> = {
+        let s = eigen(&unscaled)?;
+        (0..m)
+            .map(|i| s.S().column_vector()[i].max(0.0).sqrt())
+            .collect()
+    };
+    let x_mean: Vec<f64> = centred
+        .x_mean
+        .iter()
+        .zip(&scale)
+        .map(|(v, d)| v * d)
+        .collect();
+    let mut solution = Solution::from_scaled_svd(
+        None,
+        (x_mean, centred.y_mean.clone()),
         intercept,
-        v,
-        sv,
-        rank,
-        scaled_min_eig,
+        ScaledSvd {
+            v,
+            s: &sv,
+            scale: &scale,
+            rank,
+        },
+        &rhs,
+        reported,
     );
+    solution.scaled_min_eig = scaled_min_eig;
     Ok((solution, cond_gram, noise_limited))
+}
+
+/// The moments of the columns divided by `d_j = 2^h_j`, `h_j = floor(log2(sum x_j^2) / 2)`
+/// (1 for a zero column), and the `d_j`: exact, as only exponents change.
+fn equilibrated(moments: &Moments, m: usize, k: usize) -> (Moments, Vec<f64>) {
+    let h: Vec<i32> = (0..m)
+        .map(|j| match moments.gram[j * m + j] {
+            s if s > 0.0 => exponent(s).div_euclid(2),
+            _ => 0,
+        })
+        .collect();
+    let scaled = Moments {
+        gram: (0..m * m)
+            .map(|i| scale2(moments.gram[i], -(h[i / m] + h[i % m])))
+            .collect(),
+        cross: (0..m * k)
+            .map(|i| scale2(moments.cross[i], -h[i / k]))
+            .collect(),
+        x_sum: (0..m).map(|j| scale2(moments.x_sum[j], -h[j])).collect(),
+        y_sum: moments.y_sum.clone(),
+    };
+    (scaled, h.iter().map(|&e| scale2(1.0, e)).collect())
 }
 
 /// Sums of squares below this (in the device's precision) lose digits as subnormals, or

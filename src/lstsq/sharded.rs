@@ -41,7 +41,7 @@ use super::row_passes::par_row_ranges;
 use super::streamed_qr::{Factor, RankRule, Refinable, solve_factor};
 use super::{About, LeastSquares, LeastSquaresFit, Solver, Weighting};
 use crate::data::{Dataset, ShardWorkers, ShardedDataset};
-use crate::float::scale2;
+use crate::float::{exact_shift, exponent_above, scale2, times_pow2};
 use crate::{Error, Precision, Result};
 
 /// Rows per chunk of a shard's passes: a chunk's slices are a few copies of it on the device,
@@ -50,16 +50,6 @@ use crate::{Error, Precision, Result};
 fn chunk_rows(p: usize) -> usize {
     let blocks = ((1usize << 22) / (p * p).max(1)).max(1);
     (1usize << 16).min(blocks * BLOCK)
-}
-
-/// `t * 2^e`, exactly (in steps a float can hold).
-fn times_pow2<const D: usize>(mut t: Tensor<D>, mut e: i32) -> Tensor<D> {
-    while e != 0 {
-        let step = e.clamp(-1000, 1000);
-        t = t.mul_scalar(scale2(1.0, step));
-        e -= step;
-    }
-    t
 }
 
 /// Rows per block of the products: each block's product of two slices is exact on its own
@@ -79,23 +69,6 @@ const MAX_SHARD_ROWS: usize = BLOCK << 26;
 /// The slice pairs `(s, t)`, `s <= t`, whose products are formed.
 fn pairs() -> impl Iterator<Item = (usize, usize)> {
     (0..LEVELS).flat_map(|s| (s..LEVELS).map(move |t| (s, t)))
-}
-
-/// The shift of a column whose values (over the rows of positive weight) lie in
-/// `[low, high]`: its end nearest zero when every value is within a factor of two of it (then
-/// `x - c` is exact, by Sterbenz's lemma, and a constant column becomes exact zeros), else 0.
-/// Without the shift, a column far from zero relative to its spread (1e12 + a fraction) would
-/// have its centred part computed as the difference of two nearly equal double-double numbers,
-/// `sum x^2 - n mean^2`, good to `2^-103 (mean / sd)^2` only; a column spread over more than a
-/// factor of two has `(mean / sd)^2 <= 4 n`, harmless.
-fn exact_shift(low: f64, high: f64) -> f64 {
-    if low > 0.0 && high <= 2.0 * low {
-        low
-    } else if high < 0.0 && low >= 2.0 * high {
-        high
-    } else {
-        0.0
-    }
 }
 
 /// A job for a shard's thread: its columns' ranges, or its Gram blocks of the data shifted by
@@ -119,15 +92,6 @@ struct ShardGram {
     largest: Vec<f64>,
     /// Per pair of [`pairs`]: `S_s^T S_t` as its two exact halves (`p x p` row-major each).
     products: Vec<(Vec<f64>, Vec<f64>)>,
-}
-
-/// The least `e` with `v < 2^e` (0 for `v = 0` or a value that is not finite).
-fn exponent_above(v: f64) -> i32 {
-    if v == 0.0 || !v.is_finite() {
-        return 0;
-    }
-    // v in [2^E, 2^(E + 1)), E its binary exponent (subnormals included).
-    crate::float::exponent(v) + 1
 }
 
 /// Rounds values below `2^51` in magnitude to integers (ties to even). On this machine's
@@ -179,8 +143,13 @@ fn root_weights(
 ) -> Option<Tensor<2>> {
     let e = weight_exponent?;
     let count = rows.len();
-    let w = shard.weights()?.slice(rows);
-    Some(times_pow2(w, e).sqrt().reshape([count, 1]))
+    // The shard's weights on its device are `w 2^-e_s` (its own normalisation).
+    let w = shard.device_weights()?;
+    Some(
+        times_pow2(w.tensor.slice(rows), e + w.exponent)
+            .sqrt()
+            .reshape([count, 1]),
+    )
 }
 
 /// The smallest and largest value of each feature and target column of the shard, over its
@@ -520,8 +489,8 @@ fn sample_weights(data: &ShardedDataset) -> Option<(usize, Weighting, i32)> {
             .filter(|&w| w > 0.0)
     };
     // Divided by a power of two just above the largest (exact on the shards, and
-    // representable for subnormal weights too), where memory divides by the largest itself.
-    let e = exponent_above(all().fold(0.0, f64::max)).min(1023);
+    // representable for subnormal weights too): the crate's one normalisation.
+    let e = crate::data::normalising_exponent(all());
     let positive = all().count();
     let log_sum = all().map(f64::ln).sum();
     let total = super::double_double::sum(all().map(|w| scale2(w, -e)));
@@ -551,9 +520,10 @@ impl LeastSquares {
     /// [`Solver::Qr`]. The statistics, rank and null space are those of [`fit`](Self::fit).
     /// Sample weights ([`Dataset::with_weights`](crate::Dataset::with_weights) before the
     /// split) give weighted least squares, as `fit` does: each shard weights its rows by
-    /// `sqrt(w / largest)` before the exact products. A ridge penalty (`alpha`) is added to the
+    /// `sqrt(w 2^-e)` (`2^e` a power of two above the largest weight) before the exact products. A ridge penalty (`alpha`) is added to the
     /// Gram matrix's feature diagonal, exactly, as the in-memory fit's penalty rows. The model is on this machine's CPU
-    /// ([`crate::device::cpu`]) in `f64`.
+    /// ([`crate::device::cpu`]) in `f64`, or in `f32` when this process has locked that
+    /// device to `f32` (the model's values then rounded to f32).
     ///
     /// # Errors
     /// [`Error::Worker`] naming the shard when its device fails, its worker dies or is
@@ -805,7 +775,9 @@ impl LeastSquares {
         let (features, targets) = data.names();
         let about = About {
             n,
-            device: crate::device::cpu(Precision::F64)?,
+            // The CPU in f64, or in f32 where this process has locked it to f32 already.
+            device: crate::device::cpu(Precision::F64)
+                .or_else(|_| crate::device::cpu(Precision::F32))?,
             names: (features.clone(), targets.clone()),
             data: None,
             weighting,
@@ -830,25 +802,6 @@ mod tests {
         // The halves: hi * 2^SPLIT + lo covers 2^52; their sums over 2^26 blocks stay exact.
         assert!(scale2(1.0, 52 - SPLIT) * (MAX_SHARD_ROWS / BLOCK) as f64 <= scale2(1.0, 53));
         assert!(BETA * LEVELS as i32 >= 60);
-    }
-
-    #[test]
-    fn exponents_bound_the_values() {
-        for v in [
-            1.0,
-            0.75,
-            1e-300,
-            3.0,
-            4.0,
-            1e300,
-            f64::MIN_POSITIVE,
-            f64::MAX,
-            5e-324,
-        ] {
-            let e = exponent_above(v);
-            assert!(v < scale2(1.0, e) && v >= scale2(1.0, e - 1), "{v}");
-        }
-        assert_eq!(exponent_above(0.0), 0);
     }
 
     /// A rank-deficient Gram matrix: the dependent column gets a zero row, the rest is the

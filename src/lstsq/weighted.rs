@@ -25,7 +25,7 @@
 //! squares reads f32 data exactly into f64.
 
 use super::double_double as dd;
-use super::{About, LeastSquares, LeastSquaresFit, Weighting};
+use super::{About, LeastSquares, LeastSquaresFit, Weighting, host};
 use crate::data::Dataset;
 use crate::device::read_f64;
 use crate::float::scale2;
@@ -33,16 +33,28 @@ use crate::{Error, Result};
 
 pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> {
     let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
-    let x = read_f64(data.features())?;
-    let y = read_f64(data.targets())?;
+    let mut x = read_f64(data.features())?;
+    let mut y = read_f64(data.targets())?;
     let given = data.weight_values_or_ones();
     let w = &given[..];
     let rows: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
+    // Columns far from zero shifted exactly first, as in memory without weights (`HostData`).
+    let (cx, cy) = if ls.intercept {
+        (
+            host::exact_shifts(&x, m, rows.iter().copied()),
+            host::exact_shifts(&y, k, rows.iter().copied()),
+        )
+    } else {
+        (vec![0.0; m], vec![0.0; k])
+    };
+    host::subtract_shifts(&mut x, &cx);
+    host::subtract_shifts(&mut y, &cy);
     let log_sum: f64 = rows.iter().map(|&i| w[i].ln()).sum();
-    // Only the weights' ratios matter to the estimates: divided by the largest, they can
-    // neither overflow in their sum nor underflow in the means (1e300 or 1e-300 weights).
-    let largest = rows.iter().map(|&i| w[i]).fold(0.0, f64::max);
-    let relative: Vec<f64> = w.iter().map(|v| v / largest).collect();
+    // Only the weights' ratios matter to the estimates: divided by a power of two above the
+    // largest (exact: the crate's one normalisation), they can neither overflow in their sum
+    // nor underflow in the means (1e300 or 1e-300 weights).
+    let e = crate::data::normalising_exponent(w.iter().copied());
+    let relative: Vec<f64> = w.iter().map(|&v| scale2(v, -e)).collect();
     let w = &relative[..];
     let total = dd::sum(rows.iter().map(|&i| w[i]));
     let weighted_mean = |values: &[f64], width: usize, col: usize| -> f64 {
@@ -73,8 +85,8 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
         xt.extend((0..m).map(|j| s * (x[i * m + j] - x_mean[j])));
         yt.extend((0..k).map(|t| s * (y[i * k + t] - y_mean[t])));
     }
-    // With the weights divided by `largest`, the penalty is too: the same minimiser.
-    let root_alpha = (ls.alpha / largest).sqrt();
+    // With the weights divided by `2^e`, the penalty is too: the same minimiser.
+    let root_alpha = scale2(ls.alpha, -e).sqrt();
     for j in 0..extra {
         xt.extend((0..m).map(|c| if c == j { root_alpha } else { 0.0 }));
         yt.extend(std::iter::repeat_n(0.0, k));
@@ -146,6 +158,13 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
             .collect()
     };
     solution.sums_of_squares = Some((scale_sums(&sse), scale_sums(&sst)));
+    let cx: Vec<f64> = cx.iter().map(|c| scale2(*c, sc.x)).collect();
+    let cy: Vec<f64> = cy
+        .iter()
+        .zip(&sc.y)
+        .map(|(c, ey)| scale2(*c, *ey))
+        .collect();
+    host::unshift(&mut solution, &cx, &cy);
 
     let (features, targets) = data.names();
     let about = About {
@@ -156,7 +175,7 @@ pub(super) fn fit(ls: &LeastSquares, data: &Dataset) -> Result<LeastSquaresFit> 
         weighting: Weighting {
             total,
             log_sum,
-            scale: largest,
+            scale: scale2(1.0, e),
         },
         alpha: ls.alpha,
     };

@@ -14,7 +14,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::{Dataset, Names, check_values};
 use crate::device::{device_precision, read_f64};
-use crate::loss::Loss;
+use crate::loss::{Loss, LossScale};
 use crate::text;
 use crate::{Error, Result};
 
@@ -317,16 +317,15 @@ impl LinearModel {
 
     /// [`loss_and_gradients`](Self::loss_and_gradients) with sample weights `weights` `[n]`:
     /// two passes over the batch with Burn's operations, no autodiff graph. `r = x W + b - y`,
-    /// `v = w r`: loss `s sum(v r)`, `dW = 2 s x^T v`, `db = 2 s 1^T v`, `s` = 1 for the sum or
-    /// `1 / (k b mean_weight)` for the mean over a batch of `b` rows (`mean_weight`: the whole
-    /// data's mean weight, so that the full batch divides by `k sum w`).
+    /// `v = w r`: loss `s sum(v r)`, `dW = 2 s x^T v`, `db = 2 s 1^T v`, where `scale(b)` gives
+    /// `s` for a batch of `b` rows (see `DeviceWeights::loss_scale`).
     pub(crate) fn weighted_loss_and_gradients(
         &self,
         features: Tensor<2>,
         targets: Tensor<2>,
-        (weights, mean_weight): (Tensor<1>, f64),
+        weights: Tensor<1>,
         rows: Option<Tensor<1, Int>>,
-        loss: Loss,
+        scale: impl FnOnce(usize) -> LossScale,
     ) -> (Tensor<1>, Tensor<2>, Option<Tensor<1>>) {
         self.check_fused_shapes(&features, &targets);
         let (mut x, mut y, mut w) = (
@@ -344,15 +343,11 @@ impl LinearModel {
         let r = x.clone().matmul(weight) + bias.unsqueeze_dim::<2>(0) - y;
         let v = r.clone() * w.clone().unsqueeze_dim::<2>(1);
         let sum = (v.clone() * r).sum();
-        let rows = x.dims()[0];
-        let scale = match loss {
-            Loss::SumSquared => 1.0,
-            Loss::MeanSquared => 1.0 / (self.n_targets() as f64 * rows as f64 * mean_weight),
-        };
-        let weight_grad = x.transpose().matmul(v.clone()).mul_scalar(2.0 * scale);
-        let bias_grad = v.sum_dim(0).mul_scalar(2.0 * scale).squeeze_dim::<1>(0);
+        let scale = scale(x.dims()[0]);
+        let weight_grad = scale.times(2.0).apply(x.transpose().matmul(v.clone()));
+        let bias_grad = scale.times(2.0).apply(v.sum_dim(0)).squeeze_dim::<1>(0);
         (
-            sum.mul_scalar(scale),
+            scale.apply(sum),
             weight_grad,
             self.bias.as_ref().map(|_| bias_grad),
         )

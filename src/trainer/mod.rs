@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha12Rng;
 
-use crate::data::{Dataset, FileFormat, Names};
+use crate::data::{Dataset, DeviceWeights, FileFormat, Names};
 use crate::device::read_scalar;
 use crate::loss::Loss;
 use crate::model::LinearModel;
@@ -197,9 +197,9 @@ pub struct Validation {
 /// The loss of `model` on the held-out data, read back (weighted when the data are).
 fn held_out_loss(model: &LinearModel, data: &Dataset, kind: Loss) -> Result<f64> {
     let model = model.valid();
-    read_scalar(match data.weights() {
+    read_scalar(match data.device_weights() {
         None => model.loss(data.features(), data.targets(), kind),
-        Some(w) => kind.forward_weighted(model.forward(data.features()), data.targets(), w),
+        Some(w) => w.loss(kind, model.forward(data.features()), data.targets()),
     })
 }
 
@@ -545,9 +545,8 @@ struct BatchTensors {
     features: Tensor<2>,
     targets: Tensor<2>,
     rows: Option<Tensor<1, Int>>,
-    /// Sample weights of the same rows as `features` (before `rows` picks some), and the whole
-    /// data's mean weight.
-    weights: Option<(Tensor<1>, f64)>,
+    /// Sample weights of the same rows as `features` (before `rows` picks some).
+    weights: Option<DeviceWeights>,
 }
 
 impl BatchTensors {
@@ -560,7 +559,11 @@ impl BatchTensors {
         );
         match &self.weights {
             None => model.loss_and_gradients(x, y, rows, kind),
-            Some(w) => model.weighted_loss_and_gradients(x, y, w.clone(), rows, kind),
+            Some(w) => {
+                let k = y.dims()[1];
+                let scale = |b| w.loss_scale(kind, b, k);
+                model.weighted_loss_and_gradients(x, y, w.tensor.clone(), rows, scale)
+            }
         }
     }
 
@@ -574,21 +577,14 @@ impl BatchTensors {
         if let Some(rows) = &self.rows {
             x = x.select(0, rows.clone());
             y = y.select(0, rows.clone());
-            w = w.map(|(w, mean)| (w.select(0, rows.clone()), mean));
+            w = w.map(|w| w.select(rows.clone()));
         }
         let model = model.valid();
-        match w {
-            None => read_scalar(model.loss(x, y, kind)),
-            Some((w, mean)) => {
-                // As the training step's loss: a batch's mean over `k b mean(w)`.
-                let (b, k) = (x.dims()[0] as f64, y.dims()[1] as f64);
-                let sum = read_scalar(Loss::SumSquared.forward_weighted(model.forward(x), y, w))?;
-                Ok(match kind {
-                    Loss::SumSquared => sum,
-                    Loss::MeanSquared => sum / (k * b * mean),
-                })
-            }
-        }
+        read_scalar(match w {
+            None => model.loss(x, y, kind),
+            // As the training step's loss: a batch's mean over `k b mean(w)`.
+            Some(w) => w.loss(kind, model.forward(x), y),
+        })
     }
 }
 
@@ -667,13 +663,13 @@ impl TrainSource for Batches<'_> {
                 features: data.features(),
                 targets: data.targets(),
                 rows: None,
-                weights: data.weights_and_mean(),
+                weights: data.device_weights(),
             },
             Some(perm) => BatchTensors {
                 features: data.features(),
                 targets: data.targets(),
                 rows: Some(perm.clone().slice(start..end)),
-                weights: data.weights_and_mean(),
+                weights: data.device_weights(),
             },
             None => {
                 let (features, targets) = data.rows(start, end);
@@ -681,9 +677,7 @@ impl TrainSource for Batches<'_> {
                     features,
                     targets,
                     rows: None,
-                    weights: data
-                        .weights_and_mean()
-                        .map(|(w, mean)| (w.slice(start..end), mean)),
+                    weights: data.device_weights().map(|w| w.slice(start, end)),
                 }
             }
         };
@@ -828,9 +822,10 @@ impl Divergence {
         let rows = data.n_samples();
         let y = data.targets();
         // The losses as training reads them: weighted when the data are.
-        let loss = |predictions: Tensor<2>| match data.weights() {
+        let weights = data.device_weights();
+        let loss = |predictions: Tensor<2>| match &weights {
             None => kind.forward(predictions, y.clone()),
-            Some(w) => kind.forward_weighted(predictions, y.clone(), w),
+            Some(w) => w.loss(kind, predictions, y.clone()),
         };
         let zero_model = read_scalar(loss(y.clone().zeros_like()))?;
         let mut rule = Self::from_zero_model(kind, zero_model, rows);

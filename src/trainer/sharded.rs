@@ -14,7 +14,8 @@ use rand_chacha::ChaCha12Rng;
 use super::{Batch, Divergence, Fitted, Gradients, TrainSource, Trainer};
 use crate::data::{Dataset, Names, ShardWorkers, ShardedDataset, index_tensor};
 use crate::device::read_f64;
-use crate::loss::Loss;
+use crate::float::scale2;
+use crate::loss::{Loss, LossScale};
 use crate::model::LinearModel;
 use crate::{Error, Result};
 
@@ -62,13 +63,15 @@ fn shard_work(shard: &Dataset, job: Job) -> Result<Partial> {
     }
     let rows = job.rows.as_deref().map(|r| index_tensor(r, &device));
     let (x, y) = (shard.features(), shard.targets());
+    // In the shard's own normalisation (`w 2^-e`), which the client undoes.
+    let weights = shard.device_weights().map(|w| w.tensor);
     if !job.gradients {
         let (x, y, w) = match &rows {
-            None => (x, y, shard.weights()),
+            None => (x, y, weights),
             Some(r) => (
                 x.select(0, r.clone()),
                 y.select(0, r.clone()),
-                shard.weights().map(|w| w.select(0, r.clone())),
+                weights.map(|w| w.select(0, r.clone())),
             ),
         };
         let predictions = model.valid().forward(x);
@@ -82,9 +85,9 @@ fn shard_work(shard: &Dataset, job: Job) -> Result<Partial> {
             bias_grad: Vec::new(),
         });
     }
-    let (sum, weight_grad, bias_grad) = match shard.weights_and_mean() {
+    let (sum, weight_grad, bias_grad) = match weights {
         None => model.loss_and_gradients(x, y, rows, Loss::SumSquared),
-        Some(w) => model.weighted_loss_and_gradients(x, y, w, rows, Loss::SumSquared),
+        Some(w) => model.weighted_loss_and_gradients(x, y, w, rows, |_| LossScale::ONE),
     };
     Ok(Partial {
         sum: read_f64(sum)?.first().copied().unwrap_or(f64::NAN),
@@ -176,25 +179,37 @@ impl<'a> ShardedSource<'a> {
             weight_grad: vec![0.0; if gradients { m * k } else { 0 }],
             bias_grad: vec![0.0; if gradients && bias.is_some() { k } else { 0 }],
         };
-        for partial in self.workers.answers(&what)? {
-            total.sum += partial.sum;
+        // Each shard answers in its own weights' normalisation, `2^-e_s`; the sum is in the
+        // whole data's, `2^-e` (exact powers of two).
+        let (exponent, _) = self.data.weight_normalisation();
+        for (partial, shard) in self
+            .workers
+            .answers(&what)?
+            .into_iter()
+            .zip(self.data.shards())
+        {
+            let shard_exponent = shard.device_weights().map_or(0, |w| w.exponent);
+            let to_whole = |v: f64| scale2(v, shard_exponent - exponent);
+            total.sum += to_whole(partial.sum);
             for (a, b) in total.weight_grad.iter_mut().zip(&partial.weight_grad) {
-                *a += b;
+                *a += to_whole(*b);
             }
             for (a, b) in total.bias_grad.iter_mut().zip(&partial.bias_grad) {
-                *a += b;
+                *a += to_whole(*b);
             }
         }
         Ok(total)
     }
 
-    /// The factor from a sum of squared errors over `rows` rows to the loss: the mean over
-    /// `k rows mean(w)`, as [`Trainer::fit`] divides a batch's.
-    fn scale(&self, kind: Loss, rows: usize) -> f64 {
+    /// The factor from a sum of squared errors over `rows` rows (in the whole data's weight
+    /// normalisation) to the loss: the mean over `k rows mean(w)`, as [`Trainer::fit`] divides a
+    /// batch's.
+    fn scale(&self, kind: Loss, rows: usize) -> LossScale {
+        let (exponent, mean) = self.data.weight_normalisation();
         match kind {
-            Loss::SumSquared => 1.0,
+            Loss::SumSquared => LossScale::pow2(exponent),
             Loss::MeanSquared => {
-                1.0 / (self.data.n_targets() as f64 * rows as f64 * self.data.mean_weight())
+                LossScale::factor(1.0 / (self.data.n_targets() as f64 * rows as f64 * mean))
             }
         }
     }
@@ -226,7 +241,7 @@ impl TrainSource for ShardedSource<'_> {
         let zero = vec![0.0; self.data.n_features() * self.data.n_targets()];
         let zero = self.ask((zero, None), &all, false)?.sum;
         let scale = self.scale(kind, n);
-        Divergence::from_losses(kind, initial * scale, zero * scale, n)
+        Divergence::from_losses(kind, scale.value(initial), scale.value(zero), n)
     }
 
     fn start_epoch(&mut self) -> Result<()> {
@@ -289,7 +304,7 @@ impl TrainSource for ShardedSource<'_> {
         let dtype = model.weight_param().val().dtype();
         let tensor = |values: Vec<f64>, shape: Vec<usize>| {
             TensorData::new(
-                values.iter().map(|g| g * scale).collect::<Vec<f64>>(),
+                values.iter().map(|&g| scale.value(g)).collect::<Vec<f64>>(),
                 shape,
             )
         };
@@ -309,7 +324,7 @@ impl TrainSource for ShardedSource<'_> {
             return Ok(f64::NAN);
         }
         let total = self.ask(parameters, &rows, false)?;
-        Ok(total.sum * self.scale(kind, batch.len))
+        Ok(self.scale(kind, batch.len).value(total.sum))
     }
 }
 

@@ -3,33 +3,46 @@
 //!
 //! ```text
 //! linfit-worker [--listen 127.0.0.1:3001] [--device cpu|wgpu|cuda|cuda:N] [--precision f64|f32]
-//!               [--serve-anyone]
+//!               [--handshake-timeout SECONDS] [--serve-anyone]
 //! ```
 //!
 //! - `--listen`: the address to serve on; loopback by default (give the machine's private
 //!   address, or `0.0.0.0`, to serve other machines; port 0 picks a free port).
 //! - `--device`: the device to serve (the backend's cargo feature must be compiled in).
 //! - `--precision`: the float type clients must ask for; others are refused.
-//! - `LINFIT_WORKER_TOKEN`: a shared secret clients must present (set the same variable on the
-//!   client). Without it any client that reaches the port is served, so a worker without a token
-//!   refuses to listen beyond loopback unless given `--serve-anyone`, and then says so on
-//!   stderr.
+//! - `--handshake-timeout`: how long a connection may take to send its request and credential
+//!   (default 10 s); one that sends nothing is closed then.
+//! - `LINFIT_WORKER_TOKEN`: a shared secret clients must prove they hold (set the same variable
+//!   on the client; the token itself is never sent, see `linfit::credential`). Without it any
+//!   client that reaches the port is served, so a worker without a token refuses to listen
+//!   beyond loopback unless given `--serve-anyone`, and then says so on stderr.
+//!
+//! Connections pass through a gate (`gate.rs`) to Burn's remote server, which listens on a
+//! loopback port of its own: only session requests are passed on, their first message is
+//! bounded in size and time, and nothing else of a client's reaches Burn's server before its
+//! credential is checked.
 //!
 //! Prints `linfit-worker VERSION listening on ws://ADDR (DEVICE, PRECISION)` once it listens,
 //! logs connections and refusals on stderr (`RUST_LOG` sets the level), and exits with status 0
 //! on SIGTERM or Ctrl-C.
 
+mod gate;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use linfit::Precision;
-use linfit::burn::server::{AuthorizationRequest, RemoteServer, WebSocketTransport};
+use linfit::burn::server::{AuthorizationRequest, ClientId, RemoteServer, WebSocketTransport};
+use linfit::credential::CredentialCheck;
 
 struct Options {
     listen: String,
     device: String,
     precision: Precision,
+    /// How long a connection may take to send its request and credential.
+    handshake: Duration,
     /// Serve without a token on an address other machines can reach.
     serve_anyone: bool,
 }
@@ -39,6 +52,7 @@ fn parse() -> Result<Options, String> {
         listen: "127.0.0.1:3001".into(),
         device: "cpu".into(),
         precision: Precision::F64,
+        handshake: Duration::from_secs(10),
         serve_anyone: false,
     };
     let mut args = std::env::args().skip(1);
@@ -60,6 +74,16 @@ fn parse() -> Result<Options, String> {
                     "f32" => Precision::F32,
                     other => return Err(format!("unknown precision {other:?} (f64 or f32)")),
                 }
+            }
+            "--handshake-timeout" => {
+                options.handshake = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e6)
+                    .map(Duration::from_secs_f64)
+                    .ok_or(format!(
+                        "--handshake-timeout wants seconds > 0, not {value:?}"
+                    ))?
             }
             other => return Err(format!("unknown flag {other}")),
         }
@@ -94,40 +118,43 @@ fn run(options: Options) -> Result<(), String> {
         options.device
     );
     std::io::stdout().flush().ok();
-    // The client's credential: "linfit/VERSION/PRECISION/TOKEN/NONCE".
-    let expected = linfit::device::worker_credential(options.precision, &token, "");
-    let version_prefix = format!("linfit/{}/", env!("CARGO_PKG_VERSION"));
-    let precision_prefix = format!("{version_prefix}{precision}/");
+    // Burn's server on a loopback port of its own, behind the gate.
+    let inner = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot listen on a loopback port for Burn's server: {e}"))?;
+    let inner_address = inner.local_addr().map_err(|e| e.to_string())?;
+    let clients = gate::Clients::default();
+    let gate_clients = clients.clone();
+    let handshake = options.handshake;
+    std::thread::Builder::new()
+        .name("linfit-worker-gate-accept".into())
+        .spawn(move || gate::serve(listener, inner_address, handshake, gate_clients))
+        .map_err(|e| format!("cannot start the gate: {e}"))?;
+    let check = CredentialCheck::new(options.precision, &token);
     let authorize = move |request: AuthorizationRequest<'_>| -> Result<(), String> {
-        let credential = String::from_utf8_lossy(request.credential.as_bytes()).into_owned();
-        let refuse = |why: String| {
-            eprintln!("linfit-worker: refused {}: {why}", request.client);
-            Err(why)
+        // The client as the gate saw it (Burn's server sees the gate).
+        #[allow(unreachable_patterns)]
+        let client = match request.client {
+            ClientId::WebSocket(gate) => clients
+                .lock()
+                .ok()
+                .and_then(|c| c.get(&gate.port()).copied())
+                .map_or_else(|| gate.to_string(), |a| a.to_string()),
+            other => other.to_string(),
         };
-        if !credential.starts_with(&version_prefix) {
-            return refuse(format!(
-                "another linfit version ({:?}; this worker runs {})",
-                credential.split('/').nth(1).unwrap_or("?"),
-                env!("CARGO_PKG_VERSION")
-            ));
-        }
-        if !credential.starts_with(&precision_prefix) {
-            return refuse(format!(
-                "another precision ({:?}; this worker serves {precision})",
-                credential.split('/').nth(2).unwrap_or("?")
-            ));
-        }
-        match credential.rsplit_once('/') {
-            Some((head, _nonce)) if format!("{head}/") == expected => {
-                eprintln!("linfit-worker: serving {}", request.client);
+        match check.check(request.credential.as_bytes()) {
+            Ok(()) => {
+                eprintln!("linfit-worker: serving {client}");
                 Ok(())
             }
-            _ => refuse("wrong LINFIT_WORKER_TOKEN".into()),
+            Err(why) => {
+                eprintln!("linfit-worker: refused {client}: {why}");
+                Err(why.to_string())
+            }
         }
     };
     RemoteServer::new([device])
         .with_authorizer(authorize)
-        .serve(WebSocketTransport::from_listener(listener))
+        .serve(WebSocketTransport::from_listener(inner))
         .map_err(|e| e.to_string())?;
     eprintln!("linfit-worker: stopped");
     Ok(())
@@ -139,7 +166,8 @@ fn main() -> ExitCode {
         Err(message) if message.is_empty() => {
             println!(
                 "usage: linfit-worker [--listen 127.0.0.1:3001] [--device cpu|wgpu|cuda|cuda:N] \
-                 [--precision f64|f32] [--serve-anyone]   (token: LINFIT_WORKER_TOKEN)"
+                 [--precision f64|f32] [--handshake-timeout SECONDS] [--serve-anyone]   \
+                 (token: LINFIT_WORKER_TOKEN)"
             );
             ExitCode::SUCCESS
         }

@@ -1,0 +1,238 @@
+//! The gate in front of Burn's remote server: what reaches the port the worker listens on.
+//!
+//! Burn's server (on a loopback port of its own) serves two websocket routes: `/session`, whose
+//! first message carries the credential that the worker's authorizer checks, and `/data`, for
+//! tensor transfers between servers, which no authorizer sees and which linfit never uses. Its
+//! websocket reads messages of up to 1 GiB, the first one included, and it waits without a
+//! limit for a peer that sends nothing. The gate closes all of that to a peer without a
+//! credential:
+//! - only an HTTP upgrade to `/session` is passed on (anything else gets `403` and is closed);
+//! - the request headers and the first websocket message (the credential) must arrive within
+//!   the handshake limit, and the message may hold at most [`MAX_FIRST_MESSAGE`] bytes;
+//! - nothing more of the client's is passed on until Burn's server has answered that first
+//!   message (accepted or refused), so a refused peer cannot make it read more.
+//!
+//! After that the gate relays bytes both ways, untouched.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::channel;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The most bytes the first websocket message (Burn's session request, a few hundred bytes)
+/// may hold.
+pub const MAX_FIRST_MESSAGE: u64 = 64 * 1024;
+
+/// The most bytes of HTTP request headers.
+const MAX_HEADERS: usize = 16 * 1024;
+
+/// The clients behind the gate's connections to Burn's server, by the gate's local port (the
+/// port Burn's server sees as the client's), so that the worker's log names the real client.
+pub type Clients = Arc<Mutex<HashMap<u16, SocketAddr>>>;
+
+/// Accepts connections on `public` and passes each, through the gate, to `inner` (Burn's
+/// server), each on threads of its own; runs until the listener fails.
+pub fn serve(public: TcpListener, inner: SocketAddr, handshake: Duration, clients: Clients) {
+    for stream in public.incoming() {
+        let Ok(client) = stream else { continue };
+        let clients = clients.clone();
+        let _ = std::thread::Builder::new()
+            .name("linfit-worker-gate".into())
+            .spawn(move || {
+                let peer = client.peer_addr().ok();
+                if let Err(why) = pass(client, inner, handshake, &clients) {
+                    let who = peer.map_or("a client".to_string(), |p| p.to_string());
+                    eprintln!("linfit-worker: closed {who}: {why}");
+                }
+            });
+    }
+}
+
+/// One connection through the gate.
+fn pass(
+    client: TcpStream,
+    inner: SocketAddr,
+    handshake: Duration,
+    clients: &Clients,
+) -> Result<(), String> {
+    let deadline = Instant::now() + handshake;
+    let peer = client.peer_addr().map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(client.try_clone().map_err(|e| e.to_string())?);
+    let headers = read_headers(&mut reader, deadline)?;
+    let path = headers
+        .split(|&b| b == b' ')
+        .nth(1)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    if !headers.starts_with(b"GET ") || path != "/session" {
+        let mut client = client;
+        let _ = client
+            .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        return Err(format!(
+            "refused a request for {path:?} (only /session is served)"
+        ));
+    }
+    let mut server = TcpStream::connect(inner).map_err(|e| format!("Burn's server: {e}"))?;
+    let port = server.local_addr().map_err(|e| e.to_string())?.port();
+    clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(port, peer);
+    let result = relay(client, reader, &mut server, &headers, deadline);
+    clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&port);
+    result
+}
+
+/// The HTTP request's header block, up to and including the empty line, within `deadline`.
+fn read_headers(reader: &mut BufReader<TcpStream>, deadline: Instant) -> Result<Vec<u8>, String> {
+    let mut headers = Vec::new();
+    loop {
+        set_deadline(reader.get_ref(), deadline)?;
+        let mut line = Vec::new();
+        let read = reader
+            .by_ref()
+            .take((MAX_HEADERS - headers.len()) as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("no complete request within the handshake limit ({e})"))?;
+        headers.extend_from_slice(&line);
+        if headers.len() > MAX_HEADERS {
+            return Err(format!("request headers over {MAX_HEADERS} bytes"));
+        }
+        if read == 0 {
+            return Err("closed before the end of its request".into());
+        }
+        if line == b"\r\n" || line == b"\n" {
+            return Ok(headers);
+        }
+    }
+}
+
+/// A read timeout of what is left until `deadline`.
+fn set_deadline(stream: &TcpStream, deadline: Instant) -> Result<(), String> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err("the handshake limit passed".into());
+    }
+    stream
+        .set_read_timeout(Some(left))
+        .map_err(|e| e.to_string())
+}
+
+/// Passes the request and the first message on, waits for the server's answer, then relays.
+fn relay(
+    client: TcpStream,
+    mut reader: BufReader<TcpStream>,
+    server: &mut TcpStream,
+    headers: &[u8],
+    deadline: Instant,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    server.write_all(headers).map_err(io)?;
+    // Server to client: untouched; tells when the server has answered the first message (the
+    // bytes after its HTTP response's headers).
+    let (answered_tx, answered) = channel();
+    let mut from_server = server.try_clone().map_err(io)?;
+    let mut to_client = client.try_clone().map_err(io)?;
+    let back = std::thread::Builder::new()
+        .name("linfit-worker-gate-back".into())
+        .spawn(move || {
+            let mut buffer = vec![0u8; 64 * 1024];
+            let (mut seen, mut told) = (Vec::new(), false);
+            while let Ok(n) = from_server.read(&mut buffer) {
+                if n == 0 || to_client.write_all(&buffer[..n]).is_err() {
+                    break;
+                }
+                if !told {
+                    seen.extend_from_slice(&buffer[..n]);
+                    if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n")
+                        && seen.len() > end + 4
+                    {
+                        told = answered_tx.send(()).is_ok();
+                    }
+                }
+            }
+            let _ = to_client.shutdown(Shutdown::Both);
+        })
+        .map_err(io)?;
+    let first = first_message(&mut reader, server, deadline);
+    let outcome = first.and_then(|()| {
+        answered
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| "Burn's server did not answer the session request in time".to_string())
+    });
+    match outcome {
+        Ok(()) => {
+            // The rest of the session, untouched and without a read limit.
+            reader.get_ref().set_read_timeout(None).map_err(io)?;
+            let _ = std::io::copy(&mut reader, server);
+        }
+        Err(why) => {
+            let _ = server.shutdown(Shutdown::Both);
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = back.join();
+            return Err(why);
+        }
+    }
+    let _ = server.shutdown(Shutdown::Both);
+    let _ = back.join();
+    Ok(())
+}
+
+/// Passes on the websocket frames of the client's first message, each header read within
+/// `deadline`, refusing a message over [`MAX_FIRST_MESSAGE`] bytes before reading it.
+fn first_message(
+    reader: &mut BufReader<TcpStream>,
+    server: &mut TcpStream,
+    deadline: Instant,
+) -> Result<(), String> {
+    let mut total = 0u64;
+    loop {
+        set_deadline(reader.get_ref(), deadline)?;
+        let timed = |e: std::io::Error| format!("no session request within the limit ({e})");
+        let mut head = [0u8; 2];
+        reader.read_exact(&mut head).map_err(timed)?;
+        let (fin, opcode, masked) = (head[0] & 0x80 != 0, head[0] & 0x0f, head[1] & 0x80 != 0);
+        let mut frame = head.to_vec();
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut ext = [0u8; 2];
+                reader.read_exact(&mut ext).map_err(timed)?;
+                frame.extend_from_slice(&ext);
+                u64::from(u16::from_be_bytes(ext))
+            }
+            127 => {
+                let mut ext = [0u8; 8];
+                reader.read_exact(&mut ext).map_err(timed)?;
+                frame.extend_from_slice(&ext);
+                u64::from_be_bytes(ext)
+            }
+            short => u64::from(short),
+        };
+        total = total.saturating_add(len);
+        if total > MAX_FIRST_MESSAGE {
+            return Err(format!(
+                "a first message of {total} bytes or more (at most {MAX_FIRST_MESSAGE} before \
+                 the credential is checked)"
+            ));
+        }
+        if masked {
+            let mut mask = [0u8; 4];
+            reader.read_exact(&mut mask).map_err(timed)?;
+            frame.extend_from_slice(&mask);
+        }
+        let mut payload = vec![0u8; len as usize];
+        reader.read_exact(&mut payload).map_err(timed)?;
+        frame.extend_from_slice(&payload);
+        server.write_all(&frame).map_err(|e| e.to_string())?;
+        // A data frame (text, binary or continuation) with FIN ends the message; control
+        // frames (ping, opcode 8 and up) may come before it.
+        if fin && opcode < 8 {
+            return Ok(());
+        }
+    }
+}
