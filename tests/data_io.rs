@@ -634,6 +634,18 @@ fn a_damaged_row_file_is_refused_not_fitted() {
                 "LeastSquares::fit_rows",
                 LeastSquares::new().fit_rows(path, &dev()).map(drop),
             ),
+            (
+                "Trainer::fit_rows",
+                TrainerConfig::new(SgdConfig::new(0.01))
+                    .with_epochs(2)
+                    .init()
+                    .unwrap()
+                    .fit_rows(
+                        LinearModel::from_values(2, &[0.0, 0.0], Some(&[0.0]), &dev()).unwrap(),
+                        path,
+                    )
+                    .map(drop),
+            ),
         ]
     };
     for (what, flip) in [

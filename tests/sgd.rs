@@ -255,3 +255,35 @@ fn gradients_stay_pending_after_step_like_pytorch() {
     sgd.zero_grad();
     assert!(matches!(sgd.step(model), Err(Error::NoGradients)));
 }
+
+/// A failed `Sgd::step` (gradients of another model's shape) or `set_lr` (a negative rate)
+/// leaves the optimizer as it was: the next good steps equal those of an optimizer that never
+/// saw the failure (momentum buffers, pending gradients and rate unchanged).
+#[test]
+fn a_failed_call_leaves_the_optimizer_unchanged() {
+    let dev = dev();
+    let x = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]], &dev);
+    let y = Tensor::<2>::from_floats([[1.0], [2.0], [3.0]], &dev);
+    let wide = LinearModel::from_values(3, &[0.0; 3], Some(&[0.0]), &dev).unwrap();
+    let config = SgdConfig::new(0.01).with_momentum(0.9).with_nesterov(true);
+    let (mut failed, mut clean) = (config.init().unwrap(), config.init().unwrap());
+    let run = |sgd: &mut Sgd, fail: bool| {
+        let mut model = LinearModel::from_values(2, &[0.0, 0.0], Some(&[0.0]), &dev).unwrap();
+        for step in 0..4 {
+            sgd.zero_grad();
+            let loss = Loss::SumSquared.forward(model.forward(x.clone()), y.clone());
+            sgd.backward(&loss, &model);
+            if fail && step == 2 {
+                assert!(matches!(
+                    sgd.step(wide.clone()),
+                    Err(Error::ShapeMismatch { .. })
+                ));
+                assert!(sgd.set_lr(-1.0).is_err());
+                assert_eq!(sgd.lr(), 0.01);
+            }
+            model = sgd.step(model).unwrap();
+        }
+        (model.weights(), model.bias())
+    };
+    assert_eq!(run(&mut failed, true), run(&mut clean, false));
+}
