@@ -5,8 +5,8 @@ pub use crate::metrics;
 pub use crate::schedule::{self, LrScheduler};
 pub use crate::{
     Coefficient, Dataset, Device, Error, Explanation, Fitted, LeastSquares, LeastSquaresFit,
-    LinearModel, LinearModelConfig, LogEntry, Loss, MakeRegression, Result, Sgd, SgdConfig,
-    SgdRegressor, SgdRegressorConfig, ShardedDataset, Solver, Standardizer, StandardizerConfig,
-    StopReason, Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
+    LinearModel, LinearModelConfig, LogEntry, Loss, MakeRegression, PredictionFrame, Result, Sgd,
+    SgdConfig, SgdRegressor, SgdRegressorConfig, ShardedDataset, Solver, Standardizer,
+    StandardizerConfig, StopReason, Summary, TargetSummary, Tensor, Trainer, TrainerConfig,
 };
 pub use burn::module::Module;

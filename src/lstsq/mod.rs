@@ -37,6 +37,7 @@ mod from_file;
 mod host;
 mod normal;
 mod polynomial;
+mod prediction;
 mod qr;
 mod row_passes;
 mod sharded;
@@ -52,6 +53,7 @@ use burn::tensor::Device;
 
 pub use explain::Explanation;
 pub use polynomial::PolynomialFit;
+pub use prediction::PredictionFrame;
 pub use summary::{Coefficient, Summary, TargetSummary};
 
 use crate::data::{Dataset, FileFormat, Names};

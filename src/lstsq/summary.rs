@@ -117,7 +117,7 @@ pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
 
 /// Student's t quantile at probability `p` (> 0.5): statrs' inverse, polished by Newton steps
 /// on the upper tail so that it carries full precision.
-fn t_quantile(d: &StudentsT, p: f64) -> f64 {
+pub(super) fn t_quantile(d: &StudentsT, p: f64) -> f64 {
     let tail = 1.0 - p;
     let mut t = d.inverse_cdf(p);
     for _ in 0..3 {
