@@ -155,8 +155,8 @@ pub use device::Precision;
 pub use error::{BoxError, Error, Result};
 pub use loss::Loss;
 pub use lstsq::{
-    Coefficient, Explanation, LeastSquares, LeastSquaresFit, PolynomialFit, PredictionFrame,
-    Solver, Summary, TargetSummary,
+    Coefficient, Covariance, Explanation, LeastSquares, LeastSquaresFit, PolynomialFit,
+    PredictionFrame, Solver, Summary, TargetSummary,
 };
 pub use model::ModelCoefficients;
 pub use model::{LinearModel, LinearModelConfig};

@@ -39,6 +39,7 @@ mod normal;
 mod polynomial;
 mod prediction;
 mod qr;
+mod robust;
 mod row_passes;
 mod sharded;
 mod solution;
@@ -54,6 +55,7 @@ use burn::tensor::Device;
 pub use explain::Explanation;
 pub use polynomial::PolynomialFit;
 pub use prediction::PredictionFrame;
+pub use robust::Covariance;
 pub use summary::{Coefficient, Summary, TargetSummary};
 
 use crate::data::{Dataset, FileFormat, Names};
@@ -111,6 +113,12 @@ pub struct LeastSquares {
     /// and its degrees of freedom (adjusted R², residual standard error) count every weight.
     #[config(default = 0.0)]
     pub alpha: f64,
+    /// How the summary estimates the covariance of the estimates (statsmodels' `cov_type`):
+    /// [`Covariance::NonRobust`] (the default), HC0-HC3, HAC or cluster-robust. The robust
+    /// kinds take one more pass over the data at fit time, in memory
+    /// ([`fit`](Self::fit)); the file, sharded and polynomial fits refuse them.
+    #[config(default = "Covariance::NonRobust")]
+    pub covariance: Covariance,
 }
 
 /// Tall enough for `Auto` to try the normal equations.
@@ -133,11 +141,38 @@ impl LeastSquares {
     pub fn fit(&self, data: &Dataset) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
         self.check_alpha()?;
-        if data.weight_values().is_some() || self.alpha > 0.0 {
-            return weighted::fit(self, data);
+        let mut fit = if data.weight_values().is_some() || self.alpha > 0.0 {
+            weighted::fit(self, data)?
+        } else {
+            let (solution, used) = self.solve(data, self.intercept)?;
+            LeastSquaresFit::new(solution, used, self.intercept, data)?
+        };
+        if self.covariance != Covariance::NonRobust && self.alpha == 0.0 {
+            fit.robust = Some(robust::robust(&fit, data, &self.covariance)?);
         }
-        let (solution, used) = self.solve(data, self.intercept)?;
-        LeastSquaresFit::new(solution, used, self.intercept, data)
+        Ok(fit)
+    }
+
+    /// Refuses a robust covariance where the fit does not make the pass it needs.
+    fn check_nonrobust(&self, fit: &str) -> Result<()> {
+        if self.covariance == Covariance::NonRobust {
+            return Ok(());
+        }
+        Err(Error::InvalidHyperparameter {
+            name: "covariance",
+            value: self.covariance.describe(),
+            rule: match fit {
+                "fit_polynomial" => {
+                    "a robust covariance is estimated by LeastSquares::fit; fit_polynomial \
+                     reports the classical one"
+                }
+                _ => {
+                    "a robust covariance needs one more pass over the rows, which only the \
+                     in-memory LeastSquares::fit makes so far (load the data, or use \
+                     Covariance::NonRobust)"
+                }
+            },
+        })
     }
 
     /// The solver's solution for `data` (with or without intercept), and the solver used.
@@ -239,6 +274,7 @@ impl LeastSquares {
     ) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
         self.check_alpha()?;
+        self.check_nonrobust("a file fit")?;
         if self.alpha > 0.0 {
             return Err(Error::InvalidHyperparameter {
                 name: "alpha",
@@ -361,6 +397,8 @@ pub struct LeastSquaresFit {
     /// two, see `host::Scaling`), so that standard errors and R² of data whose squares
     /// overflow are still computed: `(Z'^T Z')^+`, the scaled feature means, SSE and SST.
     scaled: ScaledStatistics,
+    /// The robust covariance, when [`LeastSquares::covariance`] asked for one.
+    robust: Option<robust::Robust>,
 }
 
 /// The condition number of `[1 X]` (with an intercept) or `X`, from a square root `F` of the
@@ -432,7 +470,7 @@ impl Weighting {
 }
 
 /// A covariance matrix of the parameters, `None` where not identifiable.
-type Covariance = Vec<Vec<Option<f64>>>;
+type CovarianceMatrix = Vec<Vec<Option<f64>>>;
 
 /// See [`LeastSquaresFit::scaled`].
 #[derive(Debug)]
@@ -567,6 +605,7 @@ impl LeastSquaresFit {
                 sst,
                 scaling: sc,
             },
+            robust: None,
         })
     }
 
@@ -711,7 +750,7 @@ impl LeastSquaresFit {
     /// converts it back: entry `(p, q)` is `cov'[p][q] f_p f_q`, a standard error
     /// `sqrt(cov'[p][p]) f_p`, so that it is finite whenever it is representable, even when a
     /// variance is not (`f` = `2^-ey` for the intercept, `2^(ex - ey) / D_j` for weight `j`).
-    pub(super) fn covariance_scaled(&self, target: usize) -> Option<(Covariance, Vec<f64>)> {
+    pub(super) fn covariance_scaled(&self, target: usize) -> Option<(CovarianceMatrix, Vec<f64>)> {
         let df = self.df_residual();
         if df == 0 || target >= self.scaled.sse.len() || self.alpha > 0.0 {
             return None;
@@ -736,6 +775,9 @@ impl LeastSquaresFit {
             .collect();
         let xgx: f64 = (0..m).map(|a| xm[a] * gx[a]).sum();
         let raw = |p: usize, q: usize| -> f64 {
+            if let Some(robust) = &self.robust {
+                return robust.cov[target][p][q];
+            }
             match (p.checked_sub(i), q.checked_sub(i)) {
                 (Some(a), Some(c)) => s2 * g[a][c],
                 (None, Some(c)) | (Some(c), None) => -s2 * gx[c],

@@ -114,6 +114,7 @@ impl LeastSquares {
         degree: usize,
         device: &Device,
     ) -> Result<PolynomialFit> {
+        self.check_nonrobust("fit_polynomial")?;
         if degree == 0 {
             return Err(Error::InvalidHyperparameter {
                 name: "degree",

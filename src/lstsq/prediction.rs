@@ -197,9 +197,9 @@ impl LeastSquaresFit {
         Ok(())
     }
 
-    /// `z0^T G z0` per row, `z0 = x0 2^ex / D - mean(x) / D` (`x0` without the mean, no
-    /// intercept), on the features' device.
-    fn quadratic_form(&self, features: Tensor<2>) -> Result<Vec<f64>> {
+    /// The rows in the solver's unit-column coordinates: `x 2^ex / D - mean(x') / D` (the mean
+    /// 0 without an intercept), on the features' device.
+    pub(super) fn unit_coordinates(&self, features: Tensor<2>) -> Tensor<2> {
         let s = &self.scaled;
         let m = s.column_scale.len();
         let (device, dtype) = (features.device(), features.dtype());
@@ -213,12 +213,25 @@ impl LeastSquaresFit {
             .zip(&s.column_scale)
             .map(|(x, d)| x / d)
             .collect());
-        let z = times_pow2(features, s.scaling.x) * inverse_scale - centre;
+        times_pow2(features, s.scaling.x) * inverse_scale - centre
+    }
+
+    /// `z^T G z` per row of unit coordinates `z` (`G = (Zs^T Zs)^+`), on their device.
+    pub(super) fn gram_form(&self, z: Tensor<2>) -> Tensor<2> {
+        let m = self.scaled.column_scale.len();
         let g = Tensor::<2>::from_data(
-            TensorData::new(s.gram_pinv.iter().flatten().copied().collect(), [m, m]),
-            (&device, dtype),
+            TensorData::new(
+                self.scaled.gram_pinv.iter().flatten().copied().collect(),
+                [m, m],
+            ),
+            (&z.device(), z.dtype()),
         );
-        read_f64((z.clone().matmul(g) * z).sum_dim(1))
+        (z.clone().matmul(g) * z).sum_dim(1)
+    }
+
+    /// `z0^T G z0` per row of `features`, read back.
+    fn quadratic_form(&self, features: Tensor<2>) -> Result<Vec<f64>> {
+        read_f64(self.gram_form(self.unit_coordinates(features)))
     }
 
     /// Whether each row's parameter direction `[1 x0]` (or `x0` without intercept) is

@@ -538,6 +538,7 @@ impl LeastSquares {
     pub fn fit_sharded(&self, data: &ShardedDataset) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
         self.check_alpha()?;
+        self.check_nonrobust("fit_sharded")?;
         if let Some(shard) = data
             .shards()
             .iter()

@@ -3,7 +3,9 @@
 
 use core::fmt;
 
-use statrs::distribution::{Continuous, ContinuousCDF, StudentsT};
+use faer::Mat;
+use faer::linalg::solvers::Svd;
+use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 use statrs::function::beta::checked_beta_reg;
 
 use super::LeastSquaresFit;
@@ -86,24 +88,22 @@ pub struct Summary {
     /// Condition number of the design with its constant column (statsmodels'
     /// `condition_number`; see [`LeastSquaresFit::design_condition_number`]).
     pub condition_number: f64,
+    /// How the covariance of the estimates was estimated (`LeastSquares::covariance`):
+    /// `nonrobust`, or the robust kind (statsmodels' `cov_type`), whose tests are z tests.
+    pub covariance: String,
     /// Collinearity warnings, in plain words (empty when none).
     pub warnings: Vec<String>,
 }
 
 pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
     let df = fit.df_residual();
-    let t_dist = (df > 0)
-        .then(|| StudentsT::new(0.0, 1.0, df as f64).ok())
-        .flatten();
-    let quantile = t_dist
-        .as_ref()
-        .map(|d| t_quantile(d, 0.5 + CONFIDENCE / 2.0));
+    let tests = Tests::new(fit, df);
     let (features, targets) = fit.model.display_names();
     let sse = fit.sse();
     let targets = targets
         .into_iter()
         .enumerate()
-        .map(|(t, name)| target_summary(fit, t, name, sse[t], t_dist.as_ref(), quantile))
+        .map(|(t, name)| target_summary(fit, t, name, sse[t], &tests))
         .collect();
     Summary {
         targets,
@@ -111,7 +111,61 @@ pub(super) fn summarize(fit: &LeastSquaresFit) -> Summary {
         n_samples: fit.n_samples,
         rank: fit.rank,
         condition_number: fit.design_condition_number(),
+        covariance: fit
+            .robust
+            .as_ref()
+            .map_or_else(|| "nonrobust".to_string(), |r| r.name.clone()),
         warnings: warnings(fit),
+    }
+}
+
+/// The coefficients' tests: Student's t with the residual degrees of freedom (the classical
+/// covariance), or the normal distribution (a robust one, as statsmodels' `use_t=False`).
+enum Tests {
+    None,
+    T(StudentsT, f64),
+    Z(Normal, f64),
+}
+
+impl Tests {
+    fn new(fit: &LeastSquaresFit, df: usize) -> Self {
+        let two_sided = 0.5 + CONFIDENCE / 2.0;
+        if df == 0 {
+            Tests::None
+        } else if fit.robust.is_some() {
+            match Normal::new(0.0, 1.0) {
+                Ok(d) => {
+                    let q = d.inverse_cdf(two_sided);
+                    Tests::Z(d, q)
+                }
+                Err(_) => Tests::None,
+            }
+        } else {
+            match StudentsT::new(0.0, 1.0, df as f64) {
+                Ok(d) => {
+                    let q = t_quantile(&d, two_sided);
+                    Tests::T(d, q)
+                }
+                Err(_) => Tests::None,
+            }
+        }
+    }
+
+    /// The two-sided p value of a test statistic.
+    fn p_value(&self, t: f64) -> Option<f64> {
+        match self {
+            Tests::None => None,
+            Tests::T(d, _) => Some(2.0 * d.sf(t.abs())),
+            Tests::Z(d, _) => Some(2.0 * d.sf(t.abs())),
+        }
+    }
+
+    /// The quantile of the 95% interval.
+    fn quantile(&self) -> Option<f64> {
+        match self {
+            Tests::None => None,
+            Tests::T(_, q) | Tests::Z(_, q) => Some(*q),
+        }
     }
 }
 
@@ -131,23 +185,17 @@ pub(super) fn t_quantile(d: &StudentsT, p: f64) -> f64 {
 }
 
 /// A coefficient's statistics from its estimate and standard error (`None`: not identifiable,
-/// or no residual degrees of freedom); `t_dist` is Student's t with the residual degrees of
-/// freedom, if any, and `quantile` its 97.5% point. (statrs panics on a non-finite argument:
-/// only finite t values reach it.)
-fn coefficient(
-    estimate: f64,
-    std_error: Option<f64>,
-    t_dist: Option<&StudentsT>,
-    quantile: Option<f64>,
-) -> Coefficient {
+/// or no residual degrees of freedom), tested by `tests`. (statrs panics on a non-finite
+/// argument: only finite statistics reach it.)
+fn coefficient(estimate: f64, std_error: Option<f64>, tests: &Tests) -> Coefficient {
     let std_error = std_error.filter(|s| s.is_finite());
     let t_value = std_error
         .filter(|s| *s > 0.0)
         .map(|s| estimate / s)
         .filter(|t| t.is_finite());
-    let p_value = t_value.and_then(|t| t_dist.map(|d| 2.0 * d.sf(t.abs())));
+    let p_value = t_value.and_then(|t| tests.p_value(t));
     let conf_int = std_error
-        .zip(quantile)
+        .zip(tests.quantile())
         .map(|(s, q)| (estimate - q * s, estimate + q * s));
     Coefficient {
         estimate,
@@ -163,8 +211,7 @@ fn target_summary(
     t: usize,
     name: String,
     sse_data: f64,
-    t_dist: Option<&StudentsT>,
-    quantile: Option<f64>,
+    tests: &Tests,
 ) -> TargetSummary {
     let (n, m) = (fit.n_samples, fit.weights.len());
     let i = usize::from(fit.intercept);
@@ -180,12 +227,12 @@ fn target_summary(
         Some(v.sqrt() * e[p])
     };
     let coefficients = (0..m)
-        .map(|j| coefficient(fit.weights[j][t], std_error(j + i), t_dist, quantile))
+        .map(|j| coefficient(fit.weights[j][t], std_error(j + i), tests))
         .collect();
     let intercept = fit
         .intercepts
         .as_ref()
-        .map(|b| coefficient(b[t], std_error(0), t_dist, quantile));
+        .map(|b| coefficient(b[t], std_error(0), tests));
     let r_squared = if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN };
     let adj_r_squared = if df > 0 {
         1.0 - (1.0 - r_squared) * (n - i) as f64 / df as f64
@@ -198,13 +245,17 @@ fn target_summary(
         f64::NAN
     };
     let penalised = fit.alpha > 0.0;
-    let f_statistic = (fit.rank > 0 && df > 0 && sse > 0.0 && !penalised)
-        .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64))
-        .filter(|f| f.is_finite());
+    let f_statistic = match &fit.robust {
+        None => (fit.rank > 0 && df > 0 && sse > 0.0 && !penalised)
+            .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64)),
+        Some(_) => wald_f(fit, t, cov.as_ref()),
+    }
+    .filter(|f| f.is_finite());
+    let df_denominator = fit.robust.as_ref().map_or(df, |r| r.df_denominator);
     // The upper tail of F(rank, df) at f: I_x(df/2, rank/2) with x = df / (df + rank f).
     // (A negative F, from SST - SSE < 0 in rounding, has p = 1; statrs panics outside [0, 1].)
-    let f_p_value = f_statistic.and_then(|f| {
-        let (d1, d2) = (fit.rank as f64, df as f64);
+    let f_p_value = f_statistic.filter(|_| df_denominator > 0).and_then(|f| {
+        let (d1, d2) = (fit.rank as f64, df_denominator as f64);
         let x = (d2 / (d2 + d1 * f.max(0.0))).clamp(0.0, 1.0);
         checked_beta_reg(d2 / 2.0, d1 / 2.0, x).ok()
     });
@@ -238,6 +289,51 @@ fn target_summary(
         df_model: fit.rank,
         df_residual: df,
     }
+}
+
+/// Below this times the largest singular value, the slopes' robust covariance is singular.
+const SINGULAR_WALD: f64 = 1e-10;
+
+/// The Wald test that every slope is 0 under the fit's robust covariance, divided by their
+/// number (statsmodels' `fvalue` for a robust `cov_type`): `v' C^-1 v / m` in the solver's
+/// coordinates, where the conversion factors cancel. `None` unless every slope is identified
+/// and `C` is not singular.
+fn wald_f(
+    fit: &LeastSquaresFit,
+    t: usize,
+    cov: Option<&(super::CovarianceMatrix, Vec<f64>)>,
+) -> Option<f64> {
+    let (c, factors) = cov?;
+    let (m, i) = (fit.weights.len(), usize::from(fit.intercept));
+    if fit.rank < m || m == 0 {
+        return None;
+    }
+    let v: Vec<f64> = (0..m).map(|j| fit.weights[j][t] / factors[j + i]).collect();
+    let mut entries = Vec::with_capacity(m * m);
+    for a in 0..m {
+        for b in 0..m {
+            entries.push(c[a + i][b + i]?);
+        }
+    }
+    let cm = Mat::<f64>::from_fn(m, m, |a, b| entries[a * m + b]);
+    let svd = Svd::new(cm.as_ref()).ok()?;
+    let s = svd.S().column_vector();
+    let (u, w) = (svd.U(), svd.V());
+    let top = (0..m).map(|r| s[r]).fold(0.0, f64::max);
+    // A singular covariance of the slopes (cluster-robust with fewer groups than slopes: rank
+    // at most G - 1) leaves the joint test undefined; statsmodels warns and reports a number
+    // that depends on its pseudo-inverse's cut-off. None here.
+    if (0..m).any(|r| s[r].is_nan() || s[r] <= top * SINGULAR_WALD) {
+        return None;
+    }
+    let wald: f64 = (0..m)
+        .map(|r| {
+            let left: f64 = (0..m).map(|a| u[(a, r)] * v[a]).sum();
+            let right: f64 = (0..m).map(|a| w[(a, r)] * v[a]).sum();
+            left * right / s[r]
+        })
+        .sum();
+    Some(wald / m as f64)
 }
 
 /// Collinearity warnings in plain words: rank deficiency, then statsmodels' rules (smallest
@@ -340,6 +436,11 @@ fn cell(v: Option<f64>, digits: usize) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let robust = self.covariance != "nonrobust";
+        let (statistic, tail) = match robust {
+            true => ("z value", "Pr(>|z|)"),
+            false => ("t value", "Pr(>|t|)"),
+        };
         for s in &self.targets {
             writeln!(
                 f,
@@ -348,13 +449,20 @@ impl fmt::Display for Summary {
                 self.feature_names.len(),
                 self.n_samples
             )?;
+            if robust {
+                writeln!(
+                    f,
+                    "Covariance: {} (z tests; F is the Wald test)",
+                    self.covariance
+                )?;
+            }
             let mut rows = vec![
                 [
                     "",
                     "estimate",
                     "std. error",
-                    "t value",
-                    "Pr(>|t|)",
+                    statistic,
+                    tail,
                     "[0.025",
                     "0.975]",
                 ]
