@@ -119,6 +119,50 @@ fn check(fit: &LeastSquaresFit, r: &Value, names: &[String]) {
         cond,
         1e-10_f64.max(100.0 * f64::EPSILON * cond),
     );
+    assert_eq!(t.condition_number, s.condition_number);
+    lower_block(t, r);
+    for (j, (got, want)) in t.vif.iter().zip(floats(&r["vif"])).enumerate() {
+        close(&format!("VIF {j}"), *got, want, 1e-9);
+    }
+}
+
+/// statsmodels' lower block: moments of the residuals, to 1e-8 relative (the residuals of
+/// Longley's near-collinear fit carry about 1e-10 of their own).
+fn lower_block(t: &TargetSummary, r: &Value) {
+    for (what, got) in [
+        ("omnibus", t.omnibus),
+        ("omnibus_p", t.omnibus_p),
+        ("skew", t.skew),
+        ("kurtosis", t.kurtosis),
+        ("durbin_watson", t.durbin_watson),
+        ("jarque_bera", t.jarque_bera),
+        ("jarque_bera_p", t.jarque_bera_p),
+    ] {
+        close(what, got, r[what].as_f64().unwrap(), 1e-8);
+    }
+}
+
+/// The lower block of a weighted fit is of the whitened residuals `sqrt(w) e` (statsmodels'
+/// `wresid`); it also prints, and the summary serialises to JSON.
+#[test]
+fn weighted_lower_block_equals_statsmodels_and_serialises() {
+    let dev = dev();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/diabetes.csv");
+    let weights: Vec<f64> = (0..442).map(|i| 0.5 + (i % 7) as f64 / 4.0).collect();
+    let data = Dataset::from_csv(path, &["target"], &dev)
+        .unwrap()
+        .with_weights(&weights)
+        .unwrap();
+    let s = LeastSquares::new().fit(&data).unwrap().summary();
+    lower_block(&s.targets[0], &reference("diabetes_wls_diagnostics"));
+    assert!(s.to_string().contains("Durbin-Watson: 2.064"), "{s}");
+    let json: Value = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["targets"][0]["name"], "target");
+    assert_eq!(
+        json["targets"][0]["durbin_watson"].as_f64(),
+        Some(s.targets[0].durbin_watson)
+    );
+    assert_eq!(json["covariance"], "nonrobust");
 }
 
 #[test]

@@ -31,6 +31,7 @@
 //! `m x m` and `m x k` matrices to the host. Each pass over device data runs one thread per
 //! core over contiguous ranges of rows.
 
+mod diagnostics;
 pub(crate) mod double_double;
 mod explain;
 mod from_file;
@@ -150,6 +151,7 @@ impl LeastSquares {
         if self.covariance != Covariance::NonRobust && self.alpha == 0.0 {
             fit.robust = Some(robust::robust(&fit, data, &self.covariance)?);
         }
+        fit.diagnostics = Some(diagnostics::diagnostics(&fit, data)?);
         Ok(fit)
     }
 
@@ -399,6 +401,8 @@ pub struct LeastSquaresFit {
     scaled: ScaledStatistics,
     /// The robust covariance, when [`LeastSquares::covariance`] asked for one.
     robust: Option<robust::Robust>,
+    /// The residuals' diagnostics per target (in-memory fits).
+    diagnostics: Option<Vec<diagnostics::Diagnostics>>,
 }
 
 /// The condition number of `[1 X]` (with an intercept) or `X`, from a square root `F` of the
@@ -606,6 +610,7 @@ impl LeastSquaresFit {
                 scaling: sc,
             },
             robust: None,
+            diagnostics: None,
         })
     }
 

@@ -18,7 +18,7 @@ pub const CONFIDENCE: f64 = 0.95;
 /// One coefficient's statistics. `None` where the coefficient is not identifiable (it lies
 /// partly in the null space) or there are no residual degrees of freedom.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Coefficient {
     /// The estimate (the minimum-norm solution's value when not identifiable).
     pub estimate: f64,
@@ -35,7 +35,7 @@ pub struct Coefficient {
 
 /// Statistics of one target's fit (statsmodels' names in brackets).
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TargetSummary {
     /// The target's name (the data's column name, or `y1, y2, ...`).
     pub name: String,
@@ -69,13 +69,36 @@ pub struct TargetSummary {
     pub df_model: usize,
     /// `n - rank - i` (`df_resid`).
     pub df_residual: usize,
+    /// D'Agostino-Pearson's omnibus test of the residuals' normality, `K^2` (`Omnibus`;
+    /// statsmodels' `omni_normtest` of the whitened residuals; NaN below 8 rows). These seven
+    /// are NaN for fits that make no pass over their residuals (file and sharded fits).
+    pub omnibus: f64,
+    /// Its p value (`Prob(Omnibus)`).
+    pub omnibus_p: f64,
+    /// The residuals' skewness (`Skew`).
+    pub skew: f64,
+    /// The residuals' kurtosis, 3 for a normal distribution (`Kurtosis`).
+    pub kurtosis: f64,
+    /// `sum (e_t - e_(t-1))^2 / sum e_t^2` over the rows in order (`Durbin-Watson`).
+    pub durbin_watson: f64,
+    /// `n / 6 (S^2 + (K - 3)^2 / 4)` (`Jarque-Bera (JB)`).
+    pub jarque_bera: f64,
+    /// Its p value, chi-squared with 2 degrees (`Prob(JB)`).
+    pub jarque_bera_p: f64,
+    /// The design's condition number with its constant column (`Cond. No.`, as
+    /// [`Summary::condition_number`]).
+    pub condition_number: f64,
+    /// Variance inflation factors, one per feature (statsmodels' `variance_inflation_factor`
+    /// on the design with its constant; with sample weights, of the weighted design); infinite
+    /// for a feature the data do not identify.
+    pub vif: Vec<f64>,
 }
 
 /// Statistics of a [`LeastSquaresFit`], per target. `Display` prints a table like a statistics
 /// package (estimates, standard errors, t, p, 95% intervals, the fit statistics), with notes
 /// for collinearity (statsmodels' rules); every number printed is a field here.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Summary {
     /// One entry per target.
     pub targets: Vec<TargetSummary>,
@@ -245,6 +268,11 @@ fn target_summary(
         f64::NAN
     };
     let penalised = fit.alpha > 0.0;
+    let diagnostics = fit
+        .diagnostics
+        .as_ref()
+        .and_then(|d| d.get(t).copied())
+        .unwrap_or(super::diagnostics::Diagnostics::UNKNOWN);
     let f_statistic = match &fit.robust {
         None => (fit.rank > 0 && df > 0 && sse > 0.0 && !penalised)
             .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64)),
@@ -288,6 +316,15 @@ fn target_summary(
         bic: -2.0 * log_likelihood + nf.ln() * parameters,
         df_model: fit.rank,
         df_residual: df,
+        omnibus: diagnostics.omnibus,
+        omnibus_p: diagnostics.omnibus_p,
+        skew: diagnostics.skew,
+        kurtosis: diagnostics.kurtosis,
+        durbin_watson: diagnostics.durbin_watson,
+        jarque_bera: diagnostics.jarque_bera,
+        jarque_bera_p: diagnostics.jarque_bera_p,
+        condition_number: fit.design_condition_number(),
+        vif: fit.variance_inflation(),
     }
 }
 
@@ -522,6 +559,23 @@ impl fmt::Display for Summary {
                 number(s.aic, 7),
                 number(s.bic, 7)
             )?;
+            if !s.omnibus.is_nan() || !s.jarque_bera.is_nan() {
+                writeln!(
+                    f,
+                    "Omnibus: {} (p {}), skew: {}, kurtosis: {}",
+                    number(s.omnibus, 5),
+                    number(s.omnibus_p, 4),
+                    number(s.skew, 4),
+                    number(s.kurtosis, 4)
+                )?;
+                writeln!(
+                    f,
+                    "Durbin-Watson: {}, Jarque-Bera: {} (p {})",
+                    number(s.durbin_watson, 4),
+                    number(s.jarque_bera, 5),
+                    number(s.jarque_bera_p, 4)
+                )?;
+            }
             writeln!(f)?;
         }
         let centred = if self.targets.first().is_some_and(|t| t.intercept.is_some()) {
