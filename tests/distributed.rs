@@ -410,3 +410,47 @@ fn a_stranger_reaches_only_the_session_route_and_briefly() {
         assert!(log.contains(why), "the worker's log lacks {why:?}: {log}");
     }
 }
+
+/// At most `--max-pending` connections may be in their handshake at once (each holds a thread
+/// of the worker for up to the handshake limit): one more is closed at once, and once the
+/// pending ones are gone the worker serves again.
+#[test]
+fn handshakes_at_once_are_bounded() {
+    use std::io::Read;
+    use std::net::TcpStream;
+    let worker = Worker::start_with(
+        "f64",
+        None,
+        Stdio::null(),
+        &["--handshake-timeout", "8", "--max-pending", "2"],
+    );
+    let host = worker.address.trim_start_matches("ws://").to_string();
+    let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(&host).unwrap()).collect();
+    // Let the gate count both before the third arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = TcpStream::connect(&host).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(6)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buffer = [0u8; 16];
+    let read = third.read(&mut buffer);
+    assert!(
+        matches!(read, Ok(0) | Err(_)) && started.elapsed() < Duration::from_secs(4),
+        "the third connection was held: {read:?} after {:?}",
+        started.elapsed()
+    );
+    drop(held);
+    // The gate sees the two close and frees their places.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match device::remote(&worker.address, Precision::F64) {
+            Ok(_) => break,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("the worker no longer serves: {e}"),
+        }
+    }
+}

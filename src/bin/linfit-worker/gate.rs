@@ -10,13 +10,16 @@
 //! - the request headers and the first websocket message (the credential) must arrive within
 //!   the handshake limit, and the message may hold at most [`MAX_FIRST_MESSAGE`] bytes;
 //! - nothing more of the client's is passed on until Burn's server has answered that first
-//!   message (accepted or refused), so a refused peer cannot make it read more.
+//!   message (accepted or refused), so a refused peer cannot make it read more;
+//! - at most `max_pending` connections are in that handshake at once (each holds a thread
+//!   for up to the handshake limit); more are closed at once.
 //!
 //! After that the gate relays bytes both ways, untouched.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,18 +35,47 @@ const MAX_HEADERS: usize = 16 * 1024;
 /// port Burn's server sees as the client's), so that the worker's log names the real client.
 pub type Clients = Arc<Mutex<HashMap<u16, SocketAddr>>>;
 
+/// What the gate allows a connection before Burn's server has answered its session request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The time for the request and the first message.
+    pub handshake: Duration,
+    /// Connections in that handshake at once.
+    pub max_pending: usize,
+}
+
+/// A connection counted among those in their handshake until dropped.
+struct Pending(Arc<AtomicUsize>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Accepts connections on `public` and passes each, through the gate, to `inner` (Burn's
 /// server), each on threads of its own; runs until the listener fails.
-pub fn serve(public: TcpListener, inner: SocketAddr, handshake: Duration, clients: Clients) {
+pub fn serve(public: TcpListener, inner: SocketAddr, limits: Limits, clients: Clients) {
+    let pending = Arc::new(AtomicUsize::new(0));
     for stream in public.incoming() {
         let Ok(client) = stream else { continue };
+        let peer = client.peer_addr().ok();
+        let who = peer.map_or("a client".to_string(), |p| p.to_string());
+        if pending.fetch_add(1, Ordering::SeqCst) >= limits.max_pending {
+            pending.fetch_sub(1, Ordering::SeqCst);
+            let _ = client.shutdown(Shutdown::Both);
+            eprintln!(
+                "linfit-worker: closed {who}: {} connections are already in their handshake",
+                limits.max_pending
+            );
+            continue;
+        }
+        let slot = Pending(pending.clone());
         let clients = clients.clone();
         let _ = std::thread::Builder::new()
             .name("linfit-worker-gate".into())
             .spawn(move || {
-                let peer = client.peer_addr().ok();
-                if let Err(why) = pass(client, inner, handshake, &clients) {
-                    let who = peer.map_or("a client".to_string(), |p| p.to_string());
+                if let Err(why) = pass(client, inner, limits.handshake, &clients, slot) {
                     eprintln!("linfit-worker: closed {who}: {why}");
                 }
             });
@@ -56,6 +88,7 @@ fn pass(
     inner: SocketAddr,
     handshake: Duration,
     clients: &Clients,
+    slot: Pending,
 ) -> Result<(), String> {
     let deadline = Instant::now() + handshake;
     let peer = client.peer_addr().map_err(|e| e.to_string())?;
@@ -80,7 +113,7 @@ fn pass(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(port, peer);
-    let result = relay(client, reader, &mut server, &headers, deadline);
+    let result = relay(client, reader, &mut server, &headers, deadline, slot);
     clients
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -130,6 +163,7 @@ fn relay(
     server: &mut TcpStream,
     headers: &[u8],
     deadline: Instant,
+    slot: Pending,
 ) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
     server.write_all(headers).map_err(io)?;
@@ -167,6 +201,8 @@ fn relay(
     });
     match outcome {
         Ok(()) => {
+            // Answered: no longer in the handshake.
+            drop(slot);
             // The rest of the session, untouched and without a read limit.
             reader.get_ref().set_read_timeout(None).map_err(io)?;
             let _ = std::io::copy(&mut reader, server);

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! linfit-worker [--listen 127.0.0.1:3001] [--device cpu|wgpu|cuda|cuda:N] [--precision f64|f32]
-//!               [--handshake-timeout SECONDS] [--serve-anyone]
+//!               [--handshake-timeout SECONDS] [--max-pending N] [--serve-anyone]
 //! ```
 //!
 //! - `--listen`: the address to serve on; loopback by default (give the machine's private
@@ -12,6 +12,8 @@
 //! - `--precision`: the float type clients must ask for; others are refused.
 //! - `--handshake-timeout`: how long a connection may take to send its request and credential
 //!   (default 10 s); one that sends nothing is closed then.
+//! - `--max-pending`: how many connections may be in that handshake at once (default 64); more
+//!   are closed at once.
 //! - `LINFIT_WORKER_TOKEN`: a shared secret clients must prove they hold (set the same variable
 //!   on the client; the token itself is never sent, see `linfit::credential`). Without it any
 //!   client that reaches the port is served, so a worker without a token refuses to listen
@@ -43,6 +45,8 @@ struct Options {
     precision: Precision,
     /// How long a connection may take to send its request and credential.
     handshake: Duration,
+    /// Connections in their handshake at once.
+    max_pending: usize,
     /// Serve without a token on an address other machines can reach.
     serve_anyone: bool,
 }
@@ -53,6 +57,7 @@ fn parse() -> Result<Options, String> {
         device: "cpu".into(),
         precision: Precision::F64,
         handshake: Duration::from_secs(10),
+        max_pending: 64,
         serve_anyone: false,
     };
     let mut args = std::env::args().skip(1);
@@ -84,6 +89,13 @@ fn parse() -> Result<Options, String> {
                     .ok_or(format!(
                         "--handshake-timeout wants seconds > 0, not {value:?}"
                     ))?
+            }
+            "--max-pending" => {
+                options.max_pending = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("--max-pending wants a count > 0, not {value:?}"))?
             }
             other => return Err(format!("unknown flag {other}")),
         }
@@ -124,10 +136,13 @@ fn run(options: Options) -> Result<(), String> {
     let inner_address = inner.local_addr().map_err(|e| e.to_string())?;
     let clients = gate::Clients::default();
     let gate_clients = clients.clone();
-    let handshake = options.handshake;
+    let limits = gate::Limits {
+        handshake: options.handshake,
+        max_pending: options.max_pending,
+    };
     std::thread::Builder::new()
         .name("linfit-worker-gate-accept".into())
-        .spawn(move || gate::serve(listener, inner_address, handshake, gate_clients))
+        .spawn(move || gate::serve(listener, inner_address, limits, gate_clients))
         .map_err(|e| format!("cannot start the gate: {e}"))?;
     let check = CredentialCheck::new(options.precision, &token);
     let authorize = move |request: AuthorizationRequest<'_>| -> Result<(), String> {
@@ -166,7 +181,8 @@ fn main() -> ExitCode {
         Err(message) if message.is_empty() => {
             println!(
                 "usage: linfit-worker [--listen 127.0.0.1:3001] [--device cpu|wgpu|cuda|cuda:N] \
-                 [--precision f64|f32] [--handshake-timeout SECONDS] [--serve-anyone]   \
+                 [--precision f64|f32] [--handshake-timeout SECONDS] [--max-pending N] \
+                 [--serve-anyone]   \
                  (token: LINFIT_WORKER_TOKEN)"
             );
             ExitCode::SUCCESS
