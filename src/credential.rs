@@ -131,9 +131,11 @@ impl CredentialCheck {
             return Err(Refusal::Precision(precision.to_string()));
         }
         let time: u64 = time.parse().map_err(|_| Refusal::Malformed)?;
-        let offset = time as i64 - now as i64;
-        if offset.unsigned_abs() > WINDOW.as_secs() {
-            return Err(Refusal::Time(offset));
+        // Without overflow for any u64 a peer may send.
+        let distance = time.abs_diff(now);
+        if distance > WINDOW.as_secs() {
+            let distance = i64::try_from(distance).unwrap_or(i64::MAX);
+            return Err(Refusal::Time(if time < now { -distance } else { distance }));
         }
         let given = blake3::Hash::from_hex(mac).map_err(|_| Refusal::Malformed)?;
         // blake3's Hash compares in constant time.
@@ -187,6 +189,11 @@ mod tests {
             worker.check_at(version.as_bytes(), t),
             Err(Refusal::Version("0.0.0".into()))
         );
+        let far = format!("linfit/{}/f64/{}/n/00", env!("CARGO_PKG_VERSION"), u64::MAX);
+        assert!(matches!(
+            worker.check_at(far.as_bytes(), t),
+            Err(Refusal::Time(_))
+        ));
         for junk in [&b"linfit"[..], b"", b"\xff\xfe", b"linfit/a/b/c/d/e/f"] {
             assert_eq!(
                 worker.check_at(junk, t),

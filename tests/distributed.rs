@@ -454,3 +454,95 @@ fn handshakes_at_once_are_bounded() {
         }
     }
 }
+
+/// The gate's rules against tricks a review found (each once held a connection, its thread
+/// and its handshake place without limit, or reached Burn's server-to-server route): a ping
+/// and a text frame before the credential (Burn's server answers the ping and keeps waiting), a
+/// `/session` request that is not a websocket upgrade (a second, pipelined request could then
+/// follow), and a request dripped one byte at a time (each read within the limit, the whole
+/// not).
+#[test]
+fn the_gate_is_not_fooled_by_pings_pipelining_or_drips() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let mut worker = Worker::start_with("f64", None, Stdio::piped(), &["--handshake-timeout", "2"]);
+    let host = worker.address.trim_start_matches("ws://").to_string();
+    let until_closed = |stream: &mut TcpStream| -> (String, Duration) {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    };
+    let upgrade = format!(
+        "GET /session HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+
+    // A masked ping, then a masked empty text frame.
+    let mut ping = TcpStream::connect(&host).unwrap();
+    ping.write_all(upgrade.as_bytes()).unwrap();
+    ping.write_all(&[0x89, 0x80, 1, 2, 3, 4, 0x81, 0x80, 1, 2, 3, 4])
+        .unwrap();
+    let (answer, took) = until_closed(&mut ping);
+    assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+    assert!(took < Duration::from_secs(4), "held {took:?}");
+
+    // /session without the upgrade headers, a /data upgrade pipelined behind it.
+    let mut pipelined = TcpStream::connect(&host).unwrap();
+    pipelined
+        .write_all(
+            format!(
+                "GET /session HTTP/1.1\r\nHost: {host}\r\n\r\n{}",
+                upgrade.replace("/session", "/data")
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let (answer, _) = until_closed(&mut pipelined);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+
+    // One byte every 400 ms, never a whole line: closed at the 2 s limit.
+    let mut drip = TcpStream::connect(&host).unwrap();
+    let started = Instant::now();
+    let mut closed = false;
+    for b in b"GET /session HTTP/1.1 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" {
+        if drip.write_all(&[*b]).is_err() {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        let mut probe = [0u8; 1];
+        drip.set_read_timeout(Some(Duration::from_millis(1)))
+            .unwrap();
+        if let Ok(0) = drip.read(&mut probe) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(
+        closed,
+        "a dripping client was held for {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Still serving.
+    drop(device::remote(&worker.address, Precision::F64).unwrap());
+    worker.child.kill().unwrap();
+    worker.child.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut worker.child.stderr.take().unwrap(), &mut log).unwrap();
+    for why in ["not one masked binary message", "not a websocket upgrade"] {
+        assert!(log.contains(why), "the worker's log lacks {why:?}: {log}");
+    }
+}

@@ -142,13 +142,18 @@ impl LeastSquares {
     pub fn fit(&self, data: &Dataset) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
         self.check_alpha()?;
+        if self.alpha > 0.0 {
+            self.check_nonrobust("a ridge fit")?;
+        }
         let mut fit = if data.weight_values().is_some() || self.alpha > 0.0 {
             weighted::fit(self, data)?
         } else {
             let (solution, used) = self.solve(data, self.intercept)?;
             LeastSquaresFit::new(solution, used, self.intercept, data)?
         };
-        if self.covariance != Covariance::NonRobust && self.alpha == 0.0 {
+        // Without residual degrees of freedom there is no covariance of any kind to report
+        // (the summary shows none).
+        if self.covariance != Covariance::NonRobust && fit.df_residual() > 0 {
             fit.robust = Some(robust::robust(&fit, data, &self.covariance)?);
         }
         fit.diagnostics = Some(diagnostics::diagnostics(&fit, data)?);
@@ -164,6 +169,9 @@ impl LeastSquares {
             name: "covariance",
             value: self.covariance.describe(),
             rule: match fit {
+                "a ridge fit" => {
+                    "a ridge fit (alpha > 0) has no least-squares covariance, robust or not"
+                }
                 "fit_polynomial" => {
                     "a robust covariance is estimated by LeastSquares::fit; fit_polynomial \
                      reports the classical one"

@@ -95,6 +95,8 @@ pub(super) struct Robust {
 /// The robust covariance `kind` of `fit`, made from `data`.
 pub(super) fn robust(fit: &LeastSquaresFit, data: &Dataset, kind: &Covariance) -> Result<Robust> {
     let (n, k) = (data.n_samples(), data.n_targets());
+    // The rows that count (positive weight), as the fit's n and degrees of freedom.
+    let rows = fit.n_samples;
     let i = usize::from(fit.intercept);
     let m = fit.weights.len();
     let p = m + i;
@@ -157,11 +159,12 @@ pub(super) fn robust(fit: &LeastSquaresFit, data: &Dataset, kind: &Covariance) -
         };
         let mut meat = meat(kind, scores, n, p)?;
         let correction = match kind {
-            Covariance::Hc1 => n as f64 / df as f64,
+            Covariance::Hc1 => rows as f64 / df as f64,
             Covariance::Cluster { groups } => {
-                let g = group_count(groups) as f64;
-                let params = (fit.rank + i) as f64;
-                g / (g - 1.0) * (n as f64 - 1.0) / (n as f64 - params)
+                let g = group_count(groups, data) as f64;
+                // statsmodels counts the design's columns, identified or not.
+                let params = p as f64;
+                g / (g - 1.0) * (rows as f64 - 1.0) / (rows as f64 - params)
             }
             _ => 1.0,
         };
@@ -169,7 +172,7 @@ pub(super) fn robust(fit: &LeastSquaresFit, data: &Dataset, kind: &Covariance) -
         cov.push(sandwich(fit, &meat));
     }
     let df_denominator = match kind {
-        Covariance::Cluster { groups } => group_count(groups).saturating_sub(1),
+        Covariance::Cluster { groups } => group_count(groups, data).saturating_sub(1),
         _ => df,
     };
     Ok(Robust {
@@ -179,8 +182,15 @@ pub(super) fn robust(fit: &LeastSquaresFit, data: &Dataset, kind: &Covariance) -
     })
 }
 
-fn group_count(groups: &[u64]) -> usize {
-    let mut g = groups.to_vec();
+/// The groups with a row that counts (positive weight).
+fn group_count(groups: &[u64], data: &Dataset) -> usize {
+    let weights = data.weight_values_or_ones();
+    let mut g: Vec<u64> = groups
+        .iter()
+        .zip(weights.iter())
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(g, _)| *g)
+        .collect();
     g.sort_unstable();
     g.dedup();
     g.len()

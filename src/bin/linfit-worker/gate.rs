@@ -58,7 +58,11 @@ impl Drop for Pending {
 pub fn serve(public: TcpListener, inner: SocketAddr, limits: Limits, clients: Clients) {
     let pending = Arc::new(AtomicUsize::new(0));
     for stream in public.incoming() {
-        let Ok(client) = stream else { continue };
+        let Ok(client) = stream else {
+            // Out of descriptors, say: do not spin.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
         let peer = client.peer_addr().ok();
         let who = peer.map_or("a client".to_string(), |p| p.to_string());
         if pending.fetch_add(1, Ordering::SeqCst) >= limits.max_pending {
@@ -82,7 +86,9 @@ pub fn serve(public: TcpListener, inner: SocketAddr, limits: Limits, clients: Cl
     }
 }
 
-/// One connection through the gate.
+/// One connection through the gate. A watchdog closes it when the handshake limit passes
+/// before Burn's server has answered its session request (every read, however slow its bytes
+/// arrive, ends then).
 fn pass(
     client: TcpStream,
     inner: SocketAddr,
@@ -92,20 +98,27 @@ fn pass(
 ) -> Result<(), String> {
     let deadline = Instant::now() + handshake;
     let peer = client.peer_addr().map_err(|e| e.to_string())?;
+    let (finished, watch) = channel::<()>();
+    let watched = client.try_clone().map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("linfit-worker-gate-watch".into())
+        .spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(handshake) {
+                let _ = watched.shutdown(Shutdown::Both);
+            }
+        })
+        .map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(client.try_clone().map_err(|e| e.to_string())?);
-    let headers = read_headers(&mut reader, deadline)?;
-    let path = headers
-        .split(|&b| b == b' ')
-        .nth(1)
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .unwrap_or_default();
-    if !headers.starts_with(b"GET ") || path != "/session" {
+    let late = |why: String| match Instant::now() >= deadline {
+        true => format!("the handshake limit passed ({why})"),
+        false => why,
+    };
+    let headers = read_headers(&mut reader, deadline).map_err(late)?;
+    if let Err(why) = check_request(&headers) {
         let mut client = client;
         let _ = client
             .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        return Err(format!(
-            "refused a request for {path:?} (only /session is served)"
-        ));
+        return Err(why);
     }
     let mut server = TcpStream::connect(inner).map_err(|e| format!("Burn's server: {e}"))?;
     let port = server.local_addr().map_err(|e| e.to_string())?.port();
@@ -113,12 +126,45 @@ fn pass(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(port, peer);
-    let result = relay(client, reader, &mut server, &headers, deadline, slot);
+    let result = relay(
+        client,
+        reader,
+        &mut server,
+        &headers,
+        deadline,
+        (slot, finished),
+    )
+    .map_err(late);
     clients
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .remove(&port);
     result
+}
+
+/// Only a websocket upgrade of `/session` (`GET /session`, `Upgrade: websocket`, a
+/// `Sec-WebSocket-Key`) is passed on.
+fn check_request(headers: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(headers).to_ascii_lowercase();
+    let target = text.split(' ').nth(1).unwrap_or_default().to_string();
+    let header = |name: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim() == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let upgrade = header("upgrade").is_some_and(|v| v == "websocket")
+        && header("connection").is_some_and(|v| v.split(',').any(|t| t.trim() == "upgrade"))
+        && header("sec-websocket-key").is_some();
+    if !headers.starts_with(b"GET /session ") {
+        return Err(format!(
+            "refused a request for {target:?} (only /session is served)"
+        ));
+    }
+    if !upgrade {
+        return Err("refused a request for /session that is not a websocket upgrade".into());
+    }
+    Ok(())
 }
 
 /// The HTTP request's header block, up to and including the empty line, within `deadline`.
@@ -156,44 +202,51 @@ fn set_deadline(stream: &TcpStream, deadline: Instant) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Passes the request and the first message on, waits for the server's answer, then relays.
+/// Passes the request on and the server's `101` back, then the first message, waits for the
+/// server's answer to it, then relays both ways. `handshake` is the connection's place among
+/// those in their handshake and the watchdog's stop signal, both given up once answered.
 fn relay(
     client: TcpStream,
     mut reader: BufReader<TcpStream>,
     server: &mut TcpStream,
     headers: &[u8],
     deadline: Instant,
-    slot: Pending,
+    handshake: (Pending, std::sync::mpsc::Sender<()>),
 ) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
     server.write_all(headers).map_err(io)?;
-    // Server to client: untouched; tells when the server has answered the first message (the
-    // bytes after its HTTP response's headers).
-    let (answered_tx, answered) = channel();
-    let mut from_server = server.try_clone().map_err(io)?;
+    // The server's response head, before any websocket byte of the client's is passed on.
+    let mut from_server = BufReader::new(server.try_clone().map_err(io)?);
+    let head = read_headers(&mut from_server, deadline)?;
     let mut to_client = client.try_clone().map_err(io)?;
+    to_client.write_all(&head).map_err(io)?;
+    if !head.starts_with(b"HTTP/1.1 101") {
+        let _ = client.shutdown(Shutdown::Both);
+        return Err("Burn's server did not upgrade the session request".into());
+    }
+    from_server.get_ref().set_read_timeout(None).map_err(io)?;
+    // Server to client: untouched; tells when the server has answered the first message (its
+    // first bytes once that message is passed on).
+    let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (answered_tx, answered) = channel();
+    let sent_back = sent.clone();
     let back = std::thread::Builder::new()
         .name("linfit-worker-gate-back".into())
         .spawn(move || {
             let mut buffer = vec![0u8; 64 * 1024];
-            let (mut seen, mut told) = (Vec::new(), false);
+            let mut told = false;
             while let Ok(n) = from_server.read(&mut buffer) {
                 if n == 0 || to_client.write_all(&buffer[..n]).is_err() {
                     break;
                 }
-                if !told {
-                    seen.extend_from_slice(&buffer[..n]);
-                    if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n")
-                        && seen.len() > end + 4
-                    {
-                        told = answered_tx.send(()).is_ok();
-                    }
+                if !told && sent_back.load(Ordering::SeqCst) {
+                    told = answered_tx.send(()).is_ok();
                 }
             }
             let _ = to_client.shutdown(Shutdown::Both);
         })
         .map_err(io)?;
-    let first = first_message(&mut reader, server, deadline);
+    let first = first_message(&mut reader, server, deadline, &sent);
     let outcome = first.and_then(|()| {
         answered
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -201,7 +254,9 @@ fn relay(
     });
     match outcome {
         Ok(()) => {
-            // Answered: no longer in the handshake.
+            // Answered: no longer in the handshake, no longer watched.
+            let (slot, finished) = handshake;
+            let _ = finished.send(());
             drop(slot);
             // The rest of the session, untouched and without a read limit.
             reader.get_ref().set_read_timeout(None).map_err(io)?;
@@ -225,14 +280,26 @@ fn first_message(
     reader: &mut BufReader<TcpStream>,
     server: &mut TcpStream,
     deadline: Instant,
+    sent: &std::sync::atomic::AtomicBool,
 ) -> Result<(), String> {
     let mut total = 0u64;
+    let mut frame_count = 0;
     loop {
         set_deadline(reader.get_ref(), deadline)?;
         let timed = |e: std::io::Error| format!("no session request within the limit ({e})");
         let mut head = [0u8; 2];
         reader.read_exact(&mut head).map_err(timed)?;
         let (fin, opcode, masked) = (head[0] & 0x80 != 0, head[0] & 0x0f, head[1] & 0x80 != 0);
+        // One binary message (Burn's session request), masked as every client frame must be:
+        // a binary frame, then continuations. Nothing else (text, ping: Burn's server would
+        // answer or skip it and wait on) before the credential.
+        let expected = if frame_count == 0 { 2 } else { 0 };
+        if opcode != expected || !masked {
+            return Err(format!(
+                "a first message that is not one masked binary message (opcode {opcode})"
+            ));
+        }
+        frame_count += 1;
         let mut frame = head.to_vec();
         let len = match head[1] & 0x7f {
             126 => {
@@ -256,18 +323,18 @@ fn first_message(
                  the credential is checked)"
             ));
         }
-        if masked {
-            let mut mask = [0u8; 4];
-            reader.read_exact(&mut mask).map_err(timed)?;
-            frame.extend_from_slice(&mask);
-        }
+        let mut mask = [0u8; 4];
+        reader.read_exact(&mut mask).map_err(timed)?;
+        frame.extend_from_slice(&mask);
         let mut payload = vec![0u8; len as usize];
         reader.read_exact(&mut payload).map_err(timed)?;
         frame.extend_from_slice(&payload);
+        // Before the message's last frame goes, so that an answer however quick is seen.
+        if fin {
+            sent.store(true, Ordering::SeqCst);
+        }
         server.write_all(&frame).map_err(|e| e.to_string())?;
-        // A data frame (text, binary or continuation) with FIN ends the message; control
-        // frames (ping, opcode 8 and up) may come before it.
-        if fin && opcode < 8 {
+        if fin {
             return Ok(());
         }
     }
