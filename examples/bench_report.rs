@@ -108,6 +108,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     qr.fit(&data)?;
     let qr_fit = t.elapsed().as_secs_f64();
+    // After the fit: statsmodels' prediction frames for n new rows (the same rows) and the
+    // influence table of the n training rows (warm-up, then timed).
+    let fit = normal.fit(&data)?;
+    fit.predict_intervals(data.features(), 0.95)?;
+    let t = Instant::now();
+    fit.predict_intervals(data.features(), 0.95)?;
+    let intervals = t.elapsed().as_secs_f64();
+    fit.influence(&data)?;
+    let t = Instant::now();
+    fit.influence(&data)?;
+    let influence = t.elapsed().as_secs_f64();
 
     println!(
         "device {:?} ({}), {:?}, {n} x {m}",
@@ -125,5 +136,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         normal_equations
     );
     println!("  QR fit (streamed to host)    {:>10.3} s", qr_fit);
+    println!(
+        "  prediction frames, {n} rows {:>6.3} s  = {:.2}x the normal-equations fit",
+        intervals,
+        intervals / normal_equations
+    );
+    println!(
+        "  influence table, {n} rows   {:>6.3} s  = {:.2}x the normal-equations fit",
+        influence,
+        influence / normal_equations
+    );
     Ok(())
 }

@@ -155,7 +155,7 @@ pub use device::Precision;
 pub use error::{BoxError, Error, Result};
 pub use loss::Loss;
 pub use lstsq::{
-    Coefficient, Covariance, Explanation, LeastSquares, LeastSquaresFit, PolynomialFit,
+    Coefficient, Covariance, Explanation, Influence, LeastSquares, LeastSquaresFit, PolynomialFit,
     PredictionFrame, Solver, Summary, TargetSummary,
 };
 pub use model::ModelCoefficients;

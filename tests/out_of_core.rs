@@ -339,3 +339,103 @@ fn row_files_fit_as_their_csv_does() {
     let e = LeastSquares::new().fit_rows(&bad, &dev).unwrap_err();
     assert!(matches!(e, Error::NonFinite { row: 139_997, .. }), "{e}");
 }
+
+#[test]
+fn a_file_fits_robust_covariances_and_diagnostics_equal_the_in_memory_ones() {
+    // One more pass over the file, in chunks of ~105k rows; the in-memory pass takes chunks of
+    // 65536 rows: HAC's lagged products and Durbin-Watson cross both sets of boundaries.
+    let dev = dev();
+    let path = temp("robust.csv");
+    let n = 140_000;
+    write_csv(&path, n, 8, false, 11);
+    let data = Dataset::from_csv(&path, &["t1", "t2"], &dev).unwrap();
+    let groups: Vec<u64> = (0..n as u64).map(|i| (i * 7) % 50).collect();
+    for kind in [
+        Covariance::Hc0,
+        Covariance::Hc1,
+        Covariance::Hc2,
+        Covariance::Hc3,
+        Covariance::Hac { maxlags: 5 },
+        Covariance::Cluster { groups },
+    ] {
+        let config = LeastSquares::new().with_covariance(kind.clone());
+        let streamed = config
+            .fit_csv(&path, &["t1", "t2"], &dev)
+            .unwrap()
+            .summary();
+        let in_memory = config.fit(&data).unwrap().summary();
+        assert_eq!(streamed.covariance, in_memory.covariance);
+        for (a, b) in streamed.targets.iter().zip(&in_memory.targets) {
+            let se = |t: &TargetSummary| -> Vec<f64> {
+                t.coefficients
+                    .iter()
+                    .map(|c| c.std_error.unwrap())
+                    .collect()
+            };
+            assert_rel(&format!("{kind:?} std errors"), &se(a), &se(b), 1e-10);
+            assert_rel(
+                &format!("{kind:?} F"),
+                &[a.f_statistic.unwrap()],
+                &[b.f_statistic.unwrap()],
+                1e-9,
+            );
+            let lower = |t: &TargetSummary| {
+                vec![
+                    t.omnibus,
+                    t.skew,
+                    t.kurtosis,
+                    t.durbin_watson,
+                    t.jarque_bera,
+                ]
+            };
+            assert_rel(&format!("{kind:?} diagnostics"), &lower(a), &lower(b), 1e-9);
+        }
+    }
+    // Without a robust covariance, a file fit makes no more passes: no diagnostics.
+    let plain = LeastSquares::new()
+        .fit_csv(&path, &["t1", "t2"], &dev)
+        .unwrap()
+        .summary();
+    assert!(plain.targets[0].durbin_watson.is_nan());
+}
+
+#[test]
+fn a_row_files_influence_is_streamed_and_equals_the_in_memory_one() {
+    let dev = dev();
+    let csv = temp("influence.csv");
+    write_csv(&csv, 140_000, 8, false, 12);
+    let rows = temp("influence.lfrows");
+    linfit::data::convert_csv(&csv, &["t1", "t2"], &rows).unwrap();
+    let data = Dataset::from_csv(&csv, &["t1", "t2"], &dev).unwrap();
+    let want = LeastSquares::new()
+        .fit(&data)
+        .unwrap()
+        .influence(&data)
+        .unwrap();
+    let fit = LeastSquares::new().fit_rows(&rows, &dev).unwrap();
+    let out = temp("influence-table.csv");
+    assert_eq!(fit.write_influence_rows(&rows, &out).unwrap(), 140_000);
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header.len(), 16);
+    assert_eq!(
+        (header[0].as_str(), header[10].as_str()),
+        ("t1.fitted", "t2.hat")
+    );
+    let table: Vec<Vec<f64>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    for (t, want) in want.iter().enumerate() {
+        let columns = [&want.fitted, &want.hat, &want.student_external, &want.cooks];
+        for (c, column) in [0, 2, 4, 5].into_iter().zip(columns) {
+            let got: Vec<f64> = table.iter().map(|row| row[8 * t + c]).collect();
+            let err = common::rel_norm(&got, column);
+            assert!(
+                err <= 1e-11,
+                "target {t} column {}: {err:e}",
+                header[8 * t + c]
+            );
+        }
+    }
+}

@@ -56,30 +56,81 @@ pub(super) fn diagnostics(fit: &LeastSquaresFit, data: &Dataset) -> Result<Vec<D
 
 /// The diagnostics of residuals `e` (in row order).
 pub(super) fn of_residuals(e: &[f64]) -> Diagnostics {
-    let n = e.len() as f64;
-    let mean = e.iter().sum::<f64>() / n;
-    let moment = |p: i32| e.iter().map(|v| (v - mean).powi(p)).sum::<f64>() / n;
-    let (m2, m3, m4) = (moment(2), moment(3), moment(4));
-    let skew = m3 / m2.powf(1.5);
-    let kurtosis = m4 / (m2 * m2);
-    let jarque_bera = n / 6.0 * (skew * skew + (kurtosis - 3.0).powi(2) / 4.0);
-    let squares: f64 = e.iter().map(|v| v * v).sum();
-    let durbin_watson = e.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>() / squares;
-    // statsmodels' omni_normtest: NaN below 8 observations.
-    let omnibus = if e.len() < 8 {
-        f64::NAN
-    } else {
-        skew_z(skew, n).powi(2) + kurtosis_z(kurtosis, n).powi(2)
-    };
-    Diagnostics {
-        omnibus,
-        // The upper tail of chi^2 with 2 degrees of freedom.
-        omnibus_p: (-omnibus / 2.0).exp(),
-        skew,
-        kurtosis,
-        durbin_watson,
-        jarque_bera,
-        jarque_bera_p: (-jarque_bera / 2.0).exp(),
+    let mut moments = ResidualMoments::default();
+    moments.add(e);
+    moments.diagnostics()
+}
+
+/// What the diagnostics need of residuals read chunk by chunk in row order: each chunk's central
+/// moments by two passes over it, merged into the running ones (Pébay's pairwise formulas, as
+/// exact as two passes over everything up to rounding), and the Durbin-Watson sums across the
+/// chunks' boundaries.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ResidualMoments {
+    n: f64,
+    mean: f64,
+    /// Sums of the 2nd, 3rd and 4th powers of the deviations from `mean`.
+    m2: f64,
+    m3: f64,
+    m4: f64,
+    squares: f64,
+    differences: f64,
+    last: Option<f64>,
+}
+
+impl ResidualMoments {
+    /// Adds the next residuals.
+    pub(super) fn add(&mut self, e: &[f64]) {
+        if e.is_empty() {
+            return;
+        }
+        let nb = e.len() as f64;
+        let mb = e.iter().sum::<f64>() / nb;
+        let power = |p: i32| e.iter().map(|v| (v - mb).powi(p)).sum::<f64>();
+        let (m2b, m3b, m4b) = (power(2), power(3), power(4));
+        let na = self.n;
+        let n = na + nb;
+        let d = mb - self.mean;
+        let (m2a, m3a) = (self.m2, self.m3);
+        self.m4 += m4b
+            + d.powi(4) * na * nb * (na * na - na * nb + nb * nb) / n.powi(3)
+            + 6.0 * d * d * (na * na * m2b + nb * nb * m2a) / (n * n)
+            + 4.0 * d * (na * m3b - nb * m3a) / n;
+        self.m3 +=
+            m3b + d.powi(3) * na * nb * (na - nb) / (n * n) + 3.0 * d * (na * m2b - nb * m2a) / n;
+        self.m2 += m2b + d * d * na * nb / n;
+        self.mean += d * nb / n;
+        self.n = n;
+        self.squares += e.iter().map(|v| v * v).sum::<f64>();
+        let joined = self.last.map_or(0.0, |last| (e[0] - last).powi(2));
+        self.differences += joined + e.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>();
+        self.last = e.last().copied();
+    }
+
+    /// The diagnostics of every residual added.
+    pub(super) fn diagnostics(&self) -> Diagnostics {
+        let n = self.n;
+        let (m2, m3, m4) = (self.m2 / n, self.m3 / n, self.m4 / n);
+        let skew = m3 / m2.powf(1.5);
+        let kurtosis = m4 / (m2 * m2);
+        let jarque_bera = n / 6.0 * (skew * skew + (kurtosis - 3.0).powi(2) / 4.0);
+        let durbin_watson = self.differences / self.squares;
+        // statsmodels' omni_normtest: NaN below 8 observations.
+        let omnibus = if n < 8.0 {
+            f64::NAN
+        } else {
+            skew_z(skew, n).powi(2) + kurtosis_z(kurtosis, n).powi(2)
+        };
+        Diagnostics {
+            omnibus,
+            // The upper tail of chi^2 with 2 degrees of freedom.
+            omnibus_p: (-omnibus / 2.0).exp(),
+            skew,
+            kurtosis,
+            durbin_watson,
+            jarque_bera,
+            jarque_bera_p: (-jarque_bera / 2.0).exp(),
+        }
     }
 }
 
@@ -135,5 +186,40 @@ impl LeastSquaresFit {
                 s.gram_pinv[j][j] * own
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_merged_chunk_by_chunk_equal_two_passes_over_all() {
+        // Skewed values far from zero, with chunks of unequal sizes.
+        let e: Vec<f64> = (0..1000)
+            .map(|i| 1e3 + ((i * 7919) % 1000) as f64 / 100.0 + (i % 13) as f64 * (i % 13) as f64)
+            .collect();
+        let n = e.len() as f64;
+        let mean = e.iter().sum::<f64>() / n;
+        let moment = |p: i32| e.iter().map(|v| (v - mean).powi(p)).sum::<f64>() / n;
+        let skew = moment(3) / moment(2).powf(1.5);
+        let kurtosis = moment(4) / moment(2).powi(2);
+        let dw = e.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>()
+            / e.iter().map(|v| v * v).sum::<f64>();
+        let mut chunked = ResidualMoments::default();
+        for part in [&e[..1], &e[1..300], &e[300..301], &e[301..]] {
+            chunked.add(part);
+        }
+        let d = chunked.diagnostics();
+        for (what, got, want) in [
+            ("skew", d.skew, skew),
+            ("kurtosis", d.kurtosis, kurtosis),
+            ("dw", d.durbin_watson, dw),
+        ] {
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "{what}: {got} vs {want}"
+            );
+        }
     }
 }

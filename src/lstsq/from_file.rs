@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+use burn::tensor::{Tensor, TensorData};
+
 use super::streamed_qr::RowSource;
 use crate::data::{ChunkReader, FileFormat, MAX_CHUNK_VALUES, RowChunk};
 use crate::{Error, Result};
@@ -83,11 +85,59 @@ impl RowSource for FileRows {
         fold: impl Fn(&mut S, &[f64], &[f64]) + Sync,
     ) -> Result<Vec<S>> {
         use rayon::prelude::*;
-        let mut reader = self.reader()?;
-        let chunk_rows = self.chunk_rows();
         let (m, k) = self.widths;
         let parts = rayon::current_num_threads().max(1);
         let mut states: Vec<S> = (0..parts).map(|_| init()).collect();
+        self.read_pass(|chunk| {
+            let per_part = chunk.rows.div_ceil(parts).max(1);
+            states
+                .par_iter_mut()
+                .zip(chunk.features.par_chunks(per_part * m))
+                .zip(chunk.targets.par_chunks(per_part * k))
+                .for_each(|((state, x), y)| fold(state, x, y));
+            Ok(())
+        })?;
+        Ok(states)
+    }
+}
+
+impl FileRows {
+    /// One pass over the file's chunks in order, `each` given a chunk's row-major features and
+    /// targets; the same checks as [`RowSource::pass`]. Returns the rows read.
+    pub(crate) fn in_order(
+        &mut self,
+        mut each: impl FnMut(&[f64], &[f64]) -> Result<()>,
+    ) -> Result<usize> {
+        self.read_pass(|chunk| each(&chunk.features, &chunk.targets))
+    }
+
+    /// [`in_order`](Self::in_order) with each chunk's features and targets as tensors on
+    /// `device`, in float type `dtype`.
+    pub(crate) fn in_order_tensors(
+        &mut self,
+        device: &burn::tensor::Device,
+        dtype: burn::tensor::DType,
+        mut each: impl FnMut(Tensor<2>, Tensor<2>) -> Result<()>,
+    ) -> Result<usize> {
+        let (m, k) = self.widths;
+        self.in_order(|x, y| {
+            let rows = y.len() / k.max(1);
+            let tensor = |values: &[f64], width: usize| {
+                Tensor::<2>::from_data(
+                    TensorData::new(values.to_vec(), [rows, width]),
+                    (device, dtype),
+                )
+            };
+            each(tensor(x, m), tensor(y, k))
+        })
+    }
+
+    /// Reads (and parses) on a second thread, [`AHEAD`] chunks ahead of `consume`; then checks
+    /// that the file held rows, did not change while it was read and, after the first pass,
+    /// holds the bytes the first pass read. Returns the rows read.
+    fn read_pass(&mut self, mut consume: impl FnMut(RowChunk) -> Result<()>) -> Result<usize> {
+        let mut reader = self.reader()?;
+        let chunk_rows = self.chunk_rows();
         let (sender, receiver) = mpsc::sync_channel::<RowChunk>(AHEAD);
         let read = std::thread::scope(|scope| {
             let parser = scope.spawn(move || -> Result<Box<dyn ChunkReader>> {
@@ -103,17 +153,18 @@ impl RowSource for FileRows {
                 }
                 Ok(reader)
             });
+            let mut consumed = Ok(());
             for chunk in receiver {
-                let per_part = chunk.rows.div_ceil(parts).max(1);
-                states
-                    .par_iter_mut()
-                    .zip(chunk.features.par_chunks(per_part * m))
-                    .zip(chunk.targets.par_chunks(per_part * k))
-                    .for_each(|((state, x), y)| fold(state, x, y));
+                consumed = consume(chunk);
+                if consumed.is_err() {
+                    // Dropping the receiver stops the parser at its next chunk.
+                    break;
+                }
             }
-            parser
-                .join()
-                .unwrap_or_else(|_| Err(Error::Numerical("the CSV reading thread panicked".into())))
+            let parsed = parser.join().unwrap_or_else(|_| {
+                Err(Error::Numerical("the CSV reading thread panicked".into()))
+            });
+            consumed.and(parsed)
         })?;
         let rows = read.rows_read();
         let path = read.shown_path().to_string();
@@ -140,6 +191,6 @@ impl RowSource for FileRows {
             Some(_) => {}
         }
         log::info!("linfit: {path}: a pass over {rows} rows ({bytes} bytes)");
-        Ok(states)
+        Ok(rows)
     }
 }

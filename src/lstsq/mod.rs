@@ -36,6 +36,7 @@ pub(crate) mod double_double;
 mod explain;
 mod from_file;
 mod host;
+mod influence;
 mod normal;
 mod polynomial;
 mod prediction;
@@ -47,6 +48,7 @@ mod solution;
 mod streamed_qr;
 mod summary;
 mod svd;
+mod table;
 mod tsqr;
 mod weighted;
 
@@ -54,6 +56,7 @@ use burn::config::Config;
 use burn::tensor::Device;
 
 pub use explain::Explanation;
+pub use influence::Influence;
 pub use polynomial::PolynomialFit;
 pub use prediction::PredictionFrame;
 pub use robust::Covariance;
@@ -116,8 +119,9 @@ pub struct LeastSquares {
     pub alpha: f64,
     /// How the summary estimates the covariance of the estimates (statsmodels' `cov_type`):
     /// [`Covariance::NonRobust`] (the default), HC0-HC3, HAC or cluster-robust. The robust
-    /// kinds take one more pass over the data at fit time, in memory
-    /// ([`fit`](Self::fit)); the file, sharded and polynomial fits refuse them.
+    /// kinds take one more pass over the data at fit time: in memory ([`fit`](Self::fit)) or
+    /// over the file ([`fit_csv`](Self::fit_csv), [`fit_rows`](Self::fit_rows), which then also
+    /// fill the summary's residual diagnostics); the sharded and polynomial fits refuse them.
     #[config(default = "Covariance::NonRobust")]
     pub covariance: Covariance,
 }
@@ -177,9 +181,10 @@ impl LeastSquares {
                      reports the classical one"
                 }
                 _ => {
-                    "a robust covariance needs one more pass over the rows, which only the \
-                     in-memory LeastSquares::fit makes so far (load the data, or use \
-                     Covariance::NonRobust)"
+                    "fit_sharded reports the classical covariance: a robust one needs a pass \
+                     over the shards' rows with the fit's results sent to every worker, which \
+                     the shard protocol does not have yet (fit the rows with fit, fit_csv or \
+                     fit_rows, or use Covariance::NonRobust)"
                 }
             },
         })
@@ -284,7 +289,6 @@ impl LeastSquares {
     ) -> Result<LeastSquaresFit> {
         self.check_rcond()?;
         self.check_alpha()?;
-        self.check_nonrobust("a file fit")?;
         if self.alpha > 0.0 {
             return Err(Error::InvalidHyperparameter {
                 name: "alpha",
@@ -331,7 +335,16 @@ impl LeastSquares {
             RankRule::Unscaled => Solver::Svd,
             RankRule::Scaled => Solver::Qr,
         };
-        LeastSquaresFit::from_solution(solution, used, self.intercept, about)
+        let mut fit = LeastSquaresFit::from_solution(solution, used, self.intercept, about)?;
+        // A robust covariance needs one more pass over the rows; the residuals' diagnostics
+        // come with it.
+        if self.covariance != Covariance::NonRobust && fit.df_residual() > 0 {
+            let (robust, diagnostics) =
+                robust::robust_from_file(&fit, &mut rows, &self.covariance)?;
+            fit.robust = Some(robust);
+            fit.diagnostics = Some(diagnostics);
+        }
+        Ok(fit)
     }
 
     fn check_rcond(&self) -> Result<()> {

@@ -45,6 +45,39 @@ pub struct PredictionFrame {
     pub level: f64,
 }
 
+impl PredictionFrame {
+    /// Writes the frame as CSV to `path`: a header (`mean, mean_se, mean_ci_lower,
+    /// mean_ci_upper, obs_ci_lower, obs_ci_upper, estimable`) and one line per row, in shortest
+    /// round-trip decimals (NaN as `NaN`). The file is written beside `path` and renamed into
+    /// place.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written.
+    pub fn write_csv(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        use super::table::Column;
+        let header = [
+            "mean",
+            "mean_se",
+            "mean_ci_lower",
+            "mean_ci_upper",
+            "obs_ci_lower",
+            "obs_ci_upper",
+            "estimable",
+        ]
+        .map(String::from);
+        let columns = [
+            Column::Number(&self.mean),
+            Column::Number(&self.mean_se),
+            Column::Number(&self.mean_ci_lower),
+            Column::Number(&self.mean_ci_upper),
+            Column::Number(&self.obs_ci_lower),
+            Column::Number(&self.obs_ci_upper),
+            Column::Flag(&self.estimable),
+        ];
+        super::table::write_table(path.as_ref(), &header, &columns)
+    }
+}
+
 /// A new row is estimable when its parameter direction `[1 x0]` is orthogonal to the null
 /// space to this tolerance, relative to its norm.
 const ESTIMABLE_TOL: f64 = 1e-8;
@@ -115,12 +148,11 @@ impl LeastSquaresFit {
         let form = self.quadratic_form(features.clone())?;
         let estimable = self.estimable(features)?;
         let k = self.model.n_targets();
-        let i = f64::from(u8::from(self.intercept));
         let ey = &self.scaled.scaling.y;
         Ok((0..k)
             .map(|target| {
-                // In the solver's units: s2 = SSE' / df; the variance of the mean
-                // s2 (i / total + q), of an observation that plus s2 scale / w0.
+                // In the solver's units: s2 = SSE' / df; the variance of the mean s2 times
+                // the unit leverage, of an observation that plus s2 scale / w0.
                 let s2 = self.scaled.sse[target] / df as f64;
                 let back = |v: f64| scale2(v.sqrt(), -ey[target]);
                 let mut frame = PredictionFrame {
@@ -134,7 +166,7 @@ impl LeastSquaresFit {
                     level,
                 };
                 for r in 0..rows {
-                    let var = s2 * (i / self.weighting.total + form[r]);
+                    let var = s2 * form[r];
                     let obs = var + s2 * self.weighting.scale / weights[r];
                     let (se, obs_se) = match estimable[r] {
                         true => (back(var), back(obs)),
@@ -229,9 +261,17 @@ impl LeastSquaresFit {
         (z.clone().matmul(g) * z).sum_dim(1)
     }
 
-    /// `z0^T G z0` per row of `features`, read back.
+    /// The leverage of rows of unit coordinates `z` before their weights: `1 / sum w + z^T G z`
+    /// (without an intercept `z^T G z`), on their device. A training row of weight `w` has the
+    /// leverage `w / scale` times this; a new row's prediction has the variance `s^2` times it.
+    pub(super) fn unit_leverage(&self, z: Tensor<2>) -> Tensor<2> {
+        let constant = f64::from(u8::from(self.intercept)) / self.weighting.total;
+        self.gram_form(z).add_scalar(constant)
+    }
+
+    /// [`unit_leverage`](Self::unit_leverage) of `features`, read back.
     fn quadratic_form(&self, features: Tensor<2>) -> Result<Vec<f64>> {
-        read_f64(self.gram_form(self.unit_coordinates(features)))
+        read_f64(self.unit_leverage(self.unit_coordinates(features)))
     }
 
     /// Whether each row's parameter direction `[1 x0]` (or `x0` without intercept) is

@@ -9,11 +9,16 @@
 //! (`b = a - mean(z) v`) and kept with the fit: one pass over the data on its device, at fit
 //! time (a fit holds no reference to its data).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use burn::config::Config;
 use burn::tensor::Tensor;
 use faer::Mat;
 
 use super::LeastSquaresFit;
+use super::diagnostics::{Diagnostics, ResidualMoments};
+use super::from_file::FileRows;
+use super::streamed_qr::RowSource;
 use crate::data::Dataset;
 use crate::device::read_f64;
 use crate::float::times_pow2;
@@ -71,12 +76,13 @@ impl Covariance {
                 format!("HAC ({maxlags} lags, Bartlett kernel, without small-sample correction)")
             }
             Covariance::Cluster { groups } => {
-                let mut g = groups.clone();
-                g.sort_unstable();
-                g.dedup();
-                format!("cluster ({} groups)", g.len())
+                Self::cluster_name(groups.iter().collect::<BTreeSet<_>>().len())
             }
         }
+    }
+
+    fn cluster_name(groups: usize) -> String {
+        format!("cluster ({groups} groups)")
     }
 }
 
@@ -92,150 +98,276 @@ pub(super) struct Robust {
     pub df_denominator: usize,
 }
 
-/// The robust covariance `kind` of `fit`, made from `data`.
+/// The robust covariance `kind` of `fit`, made from `data` in one pass over its rows.
 pub(super) fn robust(fit: &LeastSquaresFit, data: &Dataset, kind: &Covariance) -> Result<Robust> {
-    let (n, k) = (data.n_samples(), data.n_targets());
-    // The rows that count (positive weight), as the fit's n and degrees of freedom.
-    let rows = fit.n_samples;
-    let i = usize::from(fit.intercept);
-    let m = fit.weights.len();
-    let p = m + i;
-    let df = fit.df_residual();
-    if df == 0 {
-        return Err(Error::Numerical(
-            "no residual degrees of freedom: no covariance can be estimated".into(),
-        ));
+    let n = data.n_samples();
+    let mut pass = RobustPass::new(fit, kind, n)?;
+    let (device_weights, weights) = (data.device_weights(), data.weight_values());
+    let chunk = super::row_passes::device_chunk_rows(data);
+    for start in (0..n).step_by(chunk) {
+        let end = (start + chunk).min(n);
+        let (x, y) = data.rows(start, end);
+        let residuals = y - fit.model.predict(x.clone())?;
+        let w = device_weights
+            .as_ref()
+            .zip(weights)
+            .map(|(d, w)| (d.slice(start, end).tensor, &w[start..end]));
+        pass.add(x, residuals, w)?;
     }
-    if let Covariance::Cluster { groups } = kind
-        && groups.len() != n
-    {
-        return Err(Error::shape_mismatch(
-            "cluster groups (one per row)",
-            n,
-            groups.len(),
-        ));
+    pass.finish()
+}
+
+/// The robust covariance `kind` of a file fit and its residuals' diagnostics, in one more pass
+/// over the file (which must still hold the bytes the fit read): each chunk's rows on the
+/// model's device, in its float type.
+pub(super) fn robust_from_file(
+    fit: &LeastSquaresFit,
+    rows: &mut FileRows,
+    kind: &Covariance,
+) -> Result<(Robust, Vec<Diagnostics>)> {
+    let k = fit.model.n_targets();
+    let mut pass = RobustPass::new(fit, kind, rows.n_rows())?;
+    let mut moments = vec![ResidualMoments::default(); k];
+    let device = fit.model.device();
+    let dtype = fit.model.weight_param().val().dtype();
+    rows.in_order_tensors(&device, dtype, |x, y| {
+        let residuals = y - fit.model.predict(x.clone())?;
+        let n = residuals.dims()[0];
+        for (t, moments) in moments.iter_mut().enumerate() {
+            let e = residuals.clone().slice([0..n, t..t + 1]);
+            moments.add(&read_f64(times_pow2(e, fit.scaled.scaling.y[t]))?);
+        }
+        pass.add(x, residuals, None)
+    })?;
+    let diagnostics = moments.iter().map(ResidualMoments::diagnostics).collect();
+    Ok((pass.finish()?, diagnostics))
+}
+
+/// A robust covariance accumulated over chunks of rows taken in order: the scores' products
+/// (HC), with the lagged products across the chunks' boundaries (HAC), or the scores summed per
+/// group (cluster).
+pub(super) struct RobustPass<'a> {
+    fit: &'a LeastSquaresFit,
+    kind: &'a Covariance,
+    /// Parameters per target, `[1 z]` or `z`.
+    p: usize,
+    /// Per target, `sum s s^T` (row-major `p x p`) with the lags' terms (HC, HAC).
+    meat: Vec<Vec<f64>>,
+    /// HAC: per target, the scores of the last rows before the next chunk (up to `maxlags`).
+    tails: Vec<Option<Tensor<2>>>,
+    /// Cluster: per target, the scores summed per group, and the groups with a row that counts
+    /// (positive weight).
+    sums: Vec<BTreeMap<u64, Vec<f64>>>,
+    counted: BTreeSet<u64>,
+    /// Rows added so far.
+    rows: usize,
+}
+
+impl<'a> RobustPass<'a> {
+    /// A pass over the `n` rows `fit` was made from.
+    ///
+    /// # Errors
+    /// [`Error::Numerical`] without residual degrees of freedom; [`Error::ShapeMismatch`] unless
+    /// a cluster covariance has one group per row.
+    pub(super) fn new(fit: &'a LeastSquaresFit, kind: &'a Covariance, n: usize) -> Result<Self> {
+        if fit.df_residual() == 0 {
+            return Err(Error::Numerical(
+                "no residual degrees of freedom: no covariance can be estimated".into(),
+            ));
+        }
+        if let Covariance::Cluster { groups } = kind
+            && groups.len() != n
+        {
+            return Err(Error::shape_mismatch(
+                "cluster groups (one per row)",
+                n,
+                groups.len(),
+            ));
+        }
+        let k = fit.model.n_targets();
+        let p = fit.weights.len() + usize::from(fit.intercept);
+        Ok(RobustPass {
+            fit,
+            kind,
+            p,
+            meat: vec![vec![0.0; p * p]; k],
+            tails: vec![None; k],
+            sums: vec![BTreeMap::new(); k],
+            counted: BTreeSet::new(),
+            rows: 0,
+        })
     }
-    let z = fit.unit_coordinates(data.features());
-    let (device, dtype) = (z.device(), z.dtype());
-    // Rows u = [1 z] and the weights in the solver's units.
-    let u = if i == 1 {
-        Tensor::cat(
-            vec![Tensor::<2>::ones([n, 1], (&device, dtype)), z.clone()],
-            1,
-        )
-    } else {
-        z.clone()
-    };
-    let w = data
-        .device_weights()
-        .map(|w| w.tensor.unsqueeze_dim::<2>(1));
-    let residuals = data.targets() - fit.model.predict(data.features())?;
-    let leverage = match kind {
-        Covariance::Hc2 | Covariance::Hc3 => {
-            let mut h = fit.gram_form(z).add_scalar(i as f64 / fit.weighting.total);
-            if let Some(w) = &w {
-                h = h * w.clone();
+
+    /// Adds the next rows: features `x`, residuals (in the data's units, `[rows, k]`) and, for
+    /// weighted data, the weights as the device sees them (`w 2^-e`) and as given.
+    pub(super) fn add(
+        &mut self,
+        x: Tensor<2>,
+        residuals: Tensor<2>,
+        weights: Option<(Tensor<1>, &[f64])>,
+    ) -> Result<()> {
+        let (fit, kind, p) = (self.fit, self.kind, self.p);
+        let rows = x.dims()[0];
+        let i = usize::from(fit.intercept);
+        let z = fit.unit_coordinates(x);
+        let (device, dtype) = (z.device(), z.dtype());
+        // Rows u = [1 z] and the weights in the solver's units.
+        let u = if i == 1 {
+            Tensor::cat(
+                vec![Tensor::<2>::ones([rows, 1], (&device, dtype)), z.clone()],
+                1,
+            )
+        } else {
+            z.clone()
+        };
+        let w = weights
+            .as_ref()
+            .map(|(w, _)| w.clone().unsqueeze_dim::<2>(1));
+        // HC2 and HC3 divide the scores by (1 - h) to a power.
+        let factor = match kind {
+            Covariance::Hc2 | Covariance::Hc3 => {
+                let mut h = fit.unit_leverage(z);
+                if let Some(w) = &w {
+                    h = h * w.clone();
+                }
+                let rest = h.neg().add_scalar(1.0);
+                Some(match kind {
+                    Covariance::Hc2 => rest.sqrt(),
+                    _ => rest,
+                })
             }
-            Some(h)
-        }
-        _ => None,
-    };
-    let mut cov = Vec::with_capacity(k);
-    for t in 0..k {
-        let ey = fit.scaled.scaling.y[t];
-        let mut e = times_pow2(residuals.clone().slice([0..n, t..t + 1]), ey);
-        if let Some(w) = &w {
-            e = e * w.clone();
-        }
-        // Scores s_i = w_i e_i u_i; HC2 and HC3 divide by (1 - h) to a power.
-        let factor = match (kind, &leverage) {
-            (Covariance::Hc2, Some(h)) => Some(h.clone().neg().add_scalar(1.0).sqrt()),
-            (Covariance::Hc3, Some(h)) => Some(h.clone().neg().add_scalar(1.0)),
             _ => None,
         };
-        let scores = match factor {
-            Some(f) => u.clone() * (e / f),
-            None => u.clone() * e,
+        for t in 0..self.meat.len() {
+            let ey = fit.scaled.scaling.y[t];
+            let mut e = times_pow2(residuals.clone().slice([0..rows, t..t + 1]), ey);
+            if let Some(w) = &w {
+                e = e * w.clone();
+            }
+            // Scores s_i = w_i e_i u_i (over the factor).
+            let scores = match &factor {
+                Some(f) => u.clone() * (e / f.clone()),
+                None => u.clone() * e,
+            };
+            match kind {
+                Covariance::Hac { maxlags } => self.add_lagged(t, scores, *maxlags)?,
+                Covariance::Cluster { groups } => {
+                    let values = read_f64(scores)?;
+                    let groups = &groups[self.rows..self.rows + rows];
+                    for (r, (row, g)) in values.chunks_exact(p).zip(groups).enumerate() {
+                        let sum = self.sums[t].entry(*g).or_insert_with(|| vec![0.0; p]);
+                        sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                        if t == 0 && weights.as_ref().is_none_or(|(_, w)| w[r] > 0.0) {
+                            self.counted.insert(*g);
+                        }
+                    }
+                }
+                _ => add_into(&mut self.meat[t], &read_f64(square(scores))?),
+            }
+        }
+        self.rows += rows;
+        Ok(())
+    }
+
+    /// HAC: `sum s s^T` and the Bartlett-weighted lagged products `s_t s_(t-l)^T + s_(t-l)
+    /// s_t^T` of the pairs whose later row is among `scores`, the earlier possibly among the
+    /// previous chunk's last rows.
+    fn add_lagged(&mut self, t: usize, scores: Tensor<2>, maxlags: usize) -> Result<()> {
+        let p = self.p;
+        add_into(&mut self.meat[t], &read_f64(square(scores.clone()))?);
+        let (all, before) = match self.tails[t].take() {
+            Some(tail) => {
+                let before = tail.dims()[0];
+                (Tensor::cat(vec![tail, scores], 0), before)
+            }
+            None => (scores, 0),
         };
-        let mut meat = meat(kind, scores, n, p)?;
+        let len = all.dims()[0];
+        for lag in 1..=maxlags {
+            let first = before.max(lag);
+            if first >= len {
+                break;
+            }
+            let weight = 1.0 - lag as f64 / (maxlags as f64 + 1.0);
+            let later = all.clone().slice([first..len, 0..p]);
+            let earlier = all.clone().slice([first - lag..len - lag, 0..p]);
+            let gamma = read_f64(later.transpose().matmul(earlier))?;
+            for a in 0..p {
+                for b in 0..p {
+                    self.meat[t][a * p + b] += weight * (gamma[a * p + b] + gamma[b * p + a]);
+                }
+            }
+        }
+        let keep = maxlags.min(len);
+        if keep > 0 {
+            self.tails[t] = Some(all.slice([len - keep..len, 0..p]));
+        }
+        Ok(())
+    }
+
+    /// The covariance, once every row was added.
+    pub(super) fn finish(self) -> Result<Robust> {
+        let (fit, kind, p) = (self.fit, self.kind, self.p);
+        let rows = fit.n_samples as f64;
+        let df = fit.df_residual();
+        let groups = self.counted.len();
         let correction = match kind {
-            Covariance::Hc1 => rows as f64 / df as f64,
-            Covariance::Cluster { groups } => {
-                let g = group_count(groups, data) as f64;
+            Covariance::Hc1 => rows / df as f64,
+            Covariance::Cluster { .. } => {
+                let g = groups as f64;
                 // statsmodels counts the design's columns, identified or not.
-                let params = p as f64;
-                g / (g - 1.0) * (rows as f64 - 1.0) / (rows as f64 - params)
+                g / (g - 1.0) * (rows - 1.0) / (rows - p as f64)
             }
             _ => 1.0,
         };
-        meat.iter_mut().flatten().for_each(|v| *v *= correction);
-        cov.push(sandwich(fit, &meat));
-    }
-    let df_denominator = match kind {
-        Covariance::Cluster { groups } => group_count(groups, data).saturating_sub(1),
-        _ => df,
-    };
-    Ok(Robust {
-        cov,
-        name: kind.describe(),
-        df_denominator,
-    })
-}
-
-/// The groups with a row that counts (positive weight).
-fn group_count(groups: &[u64], data: &Dataset) -> usize {
-    let weights = data.weight_values_or_ones();
-    let mut g: Vec<u64> = groups
-        .iter()
-        .zip(weights.iter())
-        .filter(|(_, w)| **w > 0.0)
-        .map(|(g, _)| *g)
+        let cov = match kind {
+            Covariance::Cluster { .. } => self
+                .sums
+                .iter()
+                .map(|sums| {
+                    let mut meat = vec![0.0; p * p];
+                    for sum in sums.values() {
+                        for a in 0..p {
+                            for b in 0..p {
+                                meat[a * p + b] += sum[a] * sum[b];
+                            }
+                        }
+                    }
+                    meat
+                })
+                .collect::<Vec<_>>(),
+            _ => self.meat,
+        }
+        .into_iter()
+        .map(|meat| {
+            let meat: Vec<Vec<f64>> = meat
+                .chunks(p)
+                .map(|row| row.iter().map(|v| v * correction).collect())
+                .collect();
+            sandwich(fit, &meat)
+        })
         .collect();
-    g.sort_unstable();
-    g.dedup();
-    g.len()
+        let df_denominator = match kind {
+            Covariance::Cluster { .. } => groups.saturating_sub(1),
+            _ => df,
+        };
+        Ok(Robust {
+            cov,
+            name: match kind {
+                Covariance::Cluster { .. } => Covariance::cluster_name(groups),
+                _ => kind.describe(),
+            },
+            df_denominator,
+        })
+    }
 }
 
-/// `sum_i s_i s_i^T` (HC), with the lags' Bartlett-weighted cross products (HAC), or of the
-/// scores summed per group (cluster); `p x p`, read back.
-fn meat(kind: &Covariance, scores: Tensor<2>, n: usize, p: usize) -> Result<Vec<Vec<f64>>> {
-    let square = |t: Tensor<2>| t.clone().transpose().matmul(t);
-    let to_rows = |v: Vec<f64>| -> Vec<Vec<f64>> { v.chunks(p).map(<[f64]>::to_vec).collect() };
-    match kind {
-        Covariance::Hac { maxlags } => {
-            let mut total = read_f64(square(scores.clone()))?;
-            for lag in 1..=(*maxlags).min(n.saturating_sub(1)) {
-                let weight = 1.0 - lag as f64 / (*maxlags as f64 + 1.0);
-                let later = scores.clone().slice([lag..n, 0..p]);
-                let earlier = scores.clone().slice([0..n - lag, 0..p]);
-                let gamma = read_f64(later.transpose().matmul(earlier))?;
-                for a in 0..p {
-                    for b in 0..p {
-                        total[a * p + b] += weight * (gamma[a * p + b] + gamma[b * p + a]);
-                    }
-                }
-            }
-            Ok(to_rows(total))
-        }
-        Covariance::Cluster { groups } => {
-            let values = read_f64(scores)?;
-            let mut sums: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
-            for (row, g) in values.chunks_exact(p).zip(groups) {
-                let sum = sums.entry(*g).or_insert_with(|| vec![0.0; p]);
-                sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-            }
-            let mut total = vec![vec![0.0; p]; p];
-            for sum in sums.values() {
-                for a in 0..p {
-                    for b in 0..p {
-                        total[a][b] += sum[a] * sum[b];
-                    }
-                }
-            }
-            Ok(total)
-        }
-        _ => Ok(to_rows(read_f64(square(scores))?)),
-    }
+fn square(t: Tensor<2>) -> Tensor<2> {
+    t.clone().transpose().matmul(t)
+}
+
+fn add_into(total: &mut [f64], part: &[f64]) {
+    total.iter_mut().zip(part).for_each(|(a, b)| *a += b);
 }
 
 /// `J B M B J^T`: the sandwich in the centred coordinates `(a, v)` moved to `(b, w)` with

@@ -12,7 +12,7 @@ use crate::device::read_f64;
 /// Rows per chunk for the device-side passes: on the host CPU a chunk is one plain product per
 /// thread (2^16 rows measured best); on a GPU a chunk is one batch of split products, the
 /// larger the busier (2^20 rows are 1024 blocks).
-fn device_chunk_rows(data: &Dataset) -> usize {
+pub(super) fn device_chunk_rows(data: &Dataset) -> usize {
     if crate::device::is_host_cpu(&data.device()) {
         1 << 16
     } else {

@@ -194,6 +194,17 @@ impl Tests {
 
 /// Student's t quantile at probability `p` (> 0.5): statrs' inverse, polished by Newton steps
 /// on the upper tail so that it carries full precision.
+/// The upper tail of `F(d1, d2)` at `f`: `I_x(d2 / 2, d1 / 2)` with `x = d2 / (d2 + d1 f)`
+/// (no cancellation near 1, as `1 - cdf` would have). A negative `f` (an F statistic below 0 in
+/// rounding) has tail 1; `None` where the function is undefined.
+pub(super) fn f_upper_tail(f: f64, d1: f64, d2: f64) -> Option<f64> {
+    if f.is_nan() {
+        return None;
+    }
+    let x = (d2 / (d2 + d1 * f.max(0.0))).clamp(0.0, 1.0);
+    checked_beta_reg(d2 / 2.0, d1 / 2.0, x).ok()
+}
+
 pub(super) fn t_quantile(d: &StudentsT, p: f64) -> f64 {
     let tail = 1.0 - p;
     let mut t = d.inverse_cdf(p);
@@ -280,13 +291,9 @@ fn target_summary(
     }
     .filter(|f| f.is_finite());
     let df_denominator = fit.robust.as_ref().map_or(df, |r| r.df_denominator);
-    // The upper tail of F(rank, df) at f: I_x(df/2, rank/2) with x = df / (df + rank f).
-    // (A negative F, from SST - SSE < 0 in rounding, has p = 1; statrs panics outside [0, 1].)
-    let f_p_value = f_statistic.filter(|_| df_denominator > 0).and_then(|f| {
-        let (d1, d2) = (fit.rank as f64, df_denominator as f64);
-        let x = (d2 / (d2 + d1 * f.max(0.0))).clamp(0.0, 1.0);
-        checked_beta_reg(d2 / 2.0, d1 / 2.0, x).ok()
-    });
+    let f_p_value = f_statistic
+        .filter(|_| df_denominator > 0)
+        .and_then(|f| f_upper_tail(f, fit.rank as f64, df_denominator as f64));
     // ln(SSE / n) from the scaled SSE: SSE = sse' 2^(-2 ey), so no overflow either way.
     let nf = n as f64;
     let log_sse_per_row = sse.ln() - 2.0 * f64::from(ey) * core::f64::consts::LN_2 - nf.ln()

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Reference values for linfit's `LeastSquaresFit::influence` (tests/influence.rs): statsmodels'
+`OLSInfluence` (`results.get_influence()`).
+
+    pip install statsmodels numpy
+    python3 scripts/statsmodels_influence_reference.py > tests/data/statsmodels_influence_reference.json
+
+Per case, per row: `fitted` (fittedvalues), `resid` (resid, y - fitted), `hat`
+(hat_matrix_diag), `student_internal` (resid_studentized_internal), `student_external`
+(resid_studentized_external: statsmodels refits the model without each row in turn, so this is
+an independent check of linfit's closed form), `cooks` and `cooks_p` (cooks_distance), `dffits`
+(dffits[0]).
+
+Cases: diabetes (data/sklearn/diabetes.csv, target `target`) with a constant and without;
+Longley (data/nist-strd/Longley.dat, y on x1..x6) with a constant and without, also in exact
+rational arithmetic from the file's decimal strings (`*_exact`; statsmodels' own values carry
+its pinv's error, ~1e-10 relative for Longley with its constant); diabetes
+weighted by w[i] = 0.5 + (i % 7) / 4; diabetes with a redundant 11th column s1 + s2
+(rank-deficient).
+
+Two cases do not call OLSInfluence on the fit itself, and say why:
+- Weighted: statsmodels' OLSInfluence "assumes the results are from an OLS regression"; on a
+  WLS fit its hat diagonal is `x_i (X^T W X)^-1 x_i sqrt(w_i)` and its leave-one-out refits drop
+  the weights. linfit reports the influence of the whitened regression (as R's lm.influence):
+  OLSInfluence of OLS(sqrt(w) y, sqrt(w) [1 X]), while `fitted` and `resid` are the WLS fit's
+  own (unwhitened) values.
+- Rank-deficient: the hat matrix is the projection on the design's column space, which the
+  redundant column does not change, so every quantity equals OLSInfluence of the fit without it
+  (whose k_vars is the number of identified parameters; statsmodels' own k_vars would count the
+  redundant column in Cook's distance).
+"""
+import json
+import os
+import sys
+from fractions import Fraction
+
+import numpy as np
+import statsmodels
+import scipy.stats
+import statsmodels.api as sm
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def diabetes():
+    path = os.path.join(ROOT, "data", "sklearn", "diabetes.csv")
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    t = header.index("target")
+    return np.delete(data, t, axis=1), data[:, t]
+
+
+def longley():
+    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
+    data = np.array([list(map(float, l.split())) for l in lines[start:] if l.strip()])
+    return data[:, 1:], data[:, 0]
+
+
+def longley_text():
+    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
+    rows = [l.split() for l in lines[start:] if l.strip()]
+    return [r[1:] for r in rows], [r[0] for r in rows]
+
+
+def exact_table(x_text, y_text, constant):
+    """The table by exact rational arithmetic from the data's decimal strings: every quantity
+    whose square is rational (all but the p value) is rounded once, from its exact value."""
+    X = [[Fraction(1)] * constant + [Fraction(v) for v in row] for row in x_text]
+    Y = [Fraction(v) for v in y_text]
+    n, p = len(X), len(X[0])
+    xtx = [[sum(r[a] * r[b] for r in X) for b in range(p)] for a in range(p)]
+    xty = [sum(r[a] * yv for r, yv in zip(X, Y)) for a in range(p)]
+    # Gauss-Jordan inverse, exact.
+    m = [row[:] + [Fraction(int(i == j)) for j in range(p)] for i, row in enumerate(xtx)]
+    for c in range(p):
+        piv = next(r for r in range(c, p) if m[r][c] != 0)
+        m[c], m[piv] = m[piv], m[c]
+        f = m[c][c]
+        m[c] = [v / f for v in m[c]]
+        for r in range(p):
+            if r != c and m[r][c] != 0:
+                g = m[r][c]
+                m[r] = [a - g * b for a, b in zip(m[r], m[c])]
+    inv = [row[p:] for row in m]
+    beta = [sum(inv[a][b] * xty[b] for b in range(p)) for a in range(p)]
+    fitted = [sum(b * v for b, v in zip(beta, r)) for r in X]
+    resid = [yv - f for yv, f in zip(Y, fitted)]
+    sse = sum(e * e for e in resid)
+    df = n - p
+    s2 = sse / df
+    signed_root = lambda e, square: (1 if e >= 0 else -1) * float(square) ** 0.5
+    out = {c: [] for c in ["fitted", "resid", "hat", "student_internal", "student_external", "cooks", "cooks_p", "dffits"]}
+    for r, e, f in zip(X, resid, fitted):
+        h = sum(r[a] * inv[a][b] * r[b] for a in range(p) for b in range(p))
+        internal2 = e * e / (s2 * (1 - h))
+        without = (sse - e * e / (1 - h)) / (df - 1)
+        external2 = e * e / (without * (1 - h))
+        cooks = internal2 / p * h / (1 - h)
+        out["fitted"].append(float(f))
+        out["resid"].append(float(e))
+        out["hat"].append(float(h))
+        out["student_internal"].append(signed_root(e, internal2))
+        out["student_external"].append(signed_root(e, external2))
+        out["cooks"].append(float(cooks))
+        out["cooks_p"].append(float(scipy.stats.f.sf(float(cooks), p, df)))
+        out["dffits"].append(signed_root(e, external2 * h / (1 - h)))
+    return out
+
+
+def table(influence, fitted, resid):
+    cooks, cooks_p = influence.cooks_distance
+    return {
+        "fitted": np.asarray(fitted).tolist(),
+        "resid": np.asarray(resid).tolist(),
+        "hat": influence.hat_matrix_diag.tolist(),
+        "student_internal": influence.resid_studentized_internal.tolist(),
+        "student_external": influence.resid_studentized_external.tolist(),
+        "cooks": cooks.tolist(),
+        "cooks_p": cooks_p.tolist(),
+        "dffits": influence.dffits[0].tolist(),
+    }
+
+
+def ols(y, x):
+    r = sm.OLS(y, x).fit()
+    return table(r.get_influence(), r.fittedvalues, r.resid)
+
+
+def main():
+    x, y = diabetes()
+    n = len(y)
+    w = np.array([0.5 + (i % 7) / 4 for i in range(n)])
+    lx, ly = longley()
+    const = lambda a: sm.add_constant(a, prepend=True)
+    wls = sm.WLS(y, const(x), weights=w).fit()
+    root = np.sqrt(w)
+    whitened = sm.OLS(root * y, root[:, None] * const(x)).fit()
+    weighted = table(whitened.get_influence(), wls.fittedvalues, wls.resid)
+    # Checks of the two claims above, by other routes.
+    d = const(x)
+    direct = w * np.einsum("ij,jk,ik->i", d, np.linalg.inv(d.T @ (w[:, None] * d)), d)
+    assert np.allclose(weighted["hat"], direct, rtol=1e-10, atol=0)
+    redundant = np.column_stack([x, x[:, 4] + x[:, 5]])
+    assert np.allclose(
+        sm.OLS(y, const(redundant)).fit().get_influence().hat_matrix_diag,
+        sm.OLS(y, d).fit().get_influence().hat_matrix_diag,
+        rtol=1e-8,
+        atol=0,
+    )
+    out = {
+        "generator": f"scripts/statsmodels_influence_reference.py, statsmodels {statsmodels.__version__}, numpy {np.__version__}",
+        "diabetes_ols": ols(y, const(x)),
+        "diabetes_no_constant": ols(y, x),
+        "longley_ols": ols(ly, const(lx)),
+        "longley_no_constant": ols(ly, lx),
+        "diabetes_wls": weighted,
+        # Longley's condition number with its constant is 4.9e9: statsmodels' pinv-based hat
+        # matrix loses ~1e-10 of it; the exact tables are the reference there.
+        "longley_ols_exact": exact_table(*longley_text(), 1),
+        "longley_no_constant_exact": exact_table(*longley_text(), 0),
+        # diabetes with the redundant column s1 + s2 (made in the test) has these same values.
+    }
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
