@@ -192,3 +192,26 @@ fn a_failed_partial_fit_changes_nothing() {
     let w = sgd.model().weights()[0];
     assert!((w - 2e28).abs() <= 2e28 * 2f64.powi(-24), "{w}");
 }
+
+#[test]
+fn influence_on_f32_accepts_its_own_data_with_large_offsets() {
+    // Features near 1e5 beside a target near 3: each prediction sums terms far larger than
+    // itself (an intercept near -5e4), which f32 rounds at ~4e-3; that is rounding, not "other data".
+    let dev = dev();
+    let rows: Vec<Vec<f64>> = (0..200)
+        .map(|i| vec![100_000.0 + i as f64 * 0.01, ((i * 37) % 11) as f64])
+        .collect();
+    let y: Vec<f64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| 3.0 + 0.5 * (r[0] - 100_000.0) - 0.1 * r[1] + ((i * 7) % 5) as f64 * 0.01)
+        .collect();
+    let data = Dataset::from_rows(&rows, &y, &dev).unwrap();
+    let fit = LeastSquares::new().fit(&data).unwrap();
+    let influence = fit.influence(&data).unwrap().remove(0);
+    // The hat matrix is a projection on the 3 parameters' directions: its trace is 3.
+    let trace: f64 = influence.hat.iter().sum();
+    assert!((trace - 3.0).abs() < 1e-5, "trace {trace}");
+    assert!(influence.hat.iter().all(|h| (0.0..1.0).contains(h)));
+    assert!(influence.cooks.iter().all(|c| c.is_finite() && *c >= 0.0));
+}

@@ -337,3 +337,31 @@ fn prediction_frames_write_csv() {
     assert_eq!(first[0].parse::<f64>().unwrap(), frame.mean[0]);
     assert_eq!(first[6], "true");
 }
+
+#[test]
+fn a_weighted_fit_has_no_file_influence_and_short_columns_are_refused() {
+    let dev = dev();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/diabetes.csv");
+    let data = diabetes(&dev);
+    let weights: Vec<f64> = (0..data.n_samples())
+        .map(|i| 1.0 + (i % 3) as f64)
+        .collect();
+    let weighted = data.clone().with_weights(&weights).unwrap();
+    let fit = LeastSquares::new().fit(&weighted).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("influence.csv");
+    assert!(matches!(
+        fit.write_influence_csv(path, &["target"], &out),
+        Err(Error::InvalidHyperparameter {
+            name: "weights",
+            ..
+        })
+    ));
+    let mut influence = fit.influence(&weighted).unwrap().remove(0);
+    influence.hat.truncate(3);
+    assert!(matches!(
+        influence.write_csv(&out),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(!out.exists());
+}

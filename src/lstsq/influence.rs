@@ -19,7 +19,7 @@
 
 use std::path::Path;
 
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 use super::LeastSquaresFit;
@@ -50,7 +50,8 @@ pub struct Influence {
     /// Externally studentized residuals, with the residual variance of the fit without the row
     /// (`resid_studentized_external`).
     pub student_external: Vec<f64>,
-    /// Cook's distance (`cooks_distance[0]`).
+    /// Cook's distance (`cooks_distance[0]`), with `p` the identified parameters (statsmodels
+    /// divides by every column of the design, which differs for a rank-deficient one only).
     pub cooks: Vec<f64>,
     /// The p value of Cook's distance in `F(p, df_residual)` (`cooks_distance[1]`).
     pub cooks_p: Vec<f64>,
@@ -70,8 +71,8 @@ const COLUMNS: [&str; 8] = [
     "dffits",
 ];
 
-/// A leverage this close to 1 counts as 1.
-const LEVERAGE_ONE: f64 = 64.0 * f64::EPSILON;
+/// A leverage this many roundings (of the device's float type) close to 1 counts as 1.
+const LEVERAGE_ONE: f64 = 64.0;
 
 impl Influence {
     fn with_capacity(rows: usize) -> Self {
@@ -134,6 +135,12 @@ struct Shared {
     df: f64,
     /// The identified parameters.
     params: f64,
+    /// The rounding unit of the device's float type.
+    eps: f64,
+    /// `|W|` (row-major `[m, k]`) and `|b|` (0 without a bias) of the model, for the rounding of
+    /// its predictions.
+    abs_weights: Vec<f64>,
+    abs_bias: Vec<f64>,
 }
 
 /// The sums that show whether the data are the fit's: per target, the whitened residuals'
@@ -187,7 +194,7 @@ impl LeastSquaresFit {
             )));
         }
         let k = self.model.n_targets();
-        let chunk = super::row_passes::device_chunk_rows(data);
+        let chunk = super::row_passes::table_chunk_rows(&data.device());
         let parts = super::row_passes::par_row_ranges(
             data,
             chunk,
@@ -250,6 +257,14 @@ impl LeastSquaresFit {
     fn write_file_influence(&self, path: &Path, format: FileFormat, out: &Path) -> Result<usize> {
         let context = "the file passed to write_influence";
         let shared = self.influence_shared()?;
+        if self.weighting.scale != 1.0 || self.weighting.total != self.n_samples as f64 {
+            return Err(Error::InvalidHyperparameter {
+                name: "weights",
+                value: format!("a fit of weight total {}", self.weight_total()),
+                rule: "a file holds no sample weights: the influence of a weighted fit is \
+                       computed from the data with their weights (LeastSquaresFit::influence)",
+            });
+        }
         let mut rows = FileRows::open(path, format)?;
         let (features, targets) = rows.names().clone();
         let (m, k) = (features.len(), targets.len());
@@ -304,7 +319,16 @@ impl LeastSquaresFit {
             ));
         }
         let intercept = usize::from(self.intercept);
+        let k = self.model.n_targets();
+        let eps = match self.model.weight_param().val().dtype() {
+            burn::tensor::DType::F64 => f64::EPSILON,
+            _ => f64::from(f32::EPSILON),
+        };
+        let abs = |v: Vec<f64>| v.into_iter().map(f64::abs).collect::<Vec<f64>>();
         Ok(Shared {
+            eps,
+            abs_weights: abs(self.model.try_weights()?),
+            abs_bias: abs(self.model.try_bias()?.unwrap_or_else(|| vec![0.0; k])),
             weight_scale: self.weighting.scale,
             ey: self.scaled.scaling.y.clone(),
             sse: self.scaled.sse.clone(),
@@ -323,18 +347,23 @@ impl LeastSquaresFit {
         w: Option<&[f64]>,
         check: &mut Check,
     ) -> Result<Vec<Influence>> {
-        let [rows, _] = x.dims();
+        let [rows, m] = x.dims();
         let k = self.model.n_targets();
+        let (device, dtype) = (x.device(), x.dtype());
         let leverage = read_f64(self.unit_leverage(self.unit_coordinates(x.clone())))?;
+        // The size of the terms each prediction sums, `|b| + |x| |W|`: its rounding is about
+        // eps times that (in f32, the model's weights are rounded too).
+        let abs_weights = TensorData::new(shared.abs_weights.clone(), [m, k]);
+        let terms = x
+            .clone()
+            .abs()
+            .matmul(Tensor::<2>::from_data(abs_weights, (&device, dtype)));
+        let terms = read_f64(terms)?;
         let fitted = read_f64(self.model.predict(x)?)?;
         let y = read_f64(y)?;
         check.sse = vec![0.0; k];
         check.rounding = vec![0.0; k];
-        // f32 rows are rounded to f32 before the products, and so are the fitted values.
-        let eps = match self.model.weight_param().val().dtype() {
-            burn::tensor::DType::F64 => f64::EPSILON,
-            _ => f64::from(f32::EPSILON),
-        };
+        let eps = shared.eps;
         let mut tables: Vec<Influence> = (0..k).map(|_| Influence::with_capacity(rows)).collect();
         for r in 0..rows {
             let weight = w.map_or(1.0, |w| w[r]);
@@ -345,8 +374,9 @@ impl LeastSquaresFit {
                 let resid = target - fit;
                 // The whitened residual in the solver's units.
                 let e = scale2(scaled_weight.sqrt() * resid, shared.ey[t]);
+                let size = terms[r * k + t] + shared.abs_bias[t];
                 let rounding = scale2(
-                    scaled_weight.sqrt() * 4.0 * eps * (target.abs() + fit.abs()),
+                    scaled_weight.sqrt() * eps * ((m as f64 + 2.0) * size + target.abs()),
                     shared.ey[t],
                 );
                 check.sse[t] += e * e;
@@ -385,26 +415,27 @@ impl LeastSquaresFit {
 fn row_statistics(shared: &Shared, t: usize, e: f64, h: f64, counted: bool, table: &mut Influence) {
     let (sse, df) = (shared.sse[t], shared.df);
     let rest = 1.0 - h;
-    let (internal, external, cooks, cooks_p, dffits) = if counted && rest > LEVERAGE_ONE {
-        let internal = e / (sse / df * rest).sqrt();
-        let without = (sse - e * e / rest) / (df - 1.0);
-        let external = if df > 1.0 {
-            e / (without.max(0.0) * rest).sqrt()
+    let (internal, external, cooks, cooks_p, dffits) =
+        if counted && rest > LEVERAGE_ONE * shared.eps {
+            let internal = e / (sse / df * rest).sqrt();
+            let without = (sse - e * e / rest) / (df - 1.0);
+            let external = if df > 1.0 {
+                e / (without.max(0.0) * rest).sqrt()
+            } else {
+                f64::NAN
+            };
+            let cooks = internal * internal / shared.params * h / rest;
+            let cooks_p = f_upper_tail(cooks, shared.params, df).unwrap_or(f64::NAN);
+            (
+                internal,
+                external,
+                cooks,
+                cooks_p,
+                external * (h / rest).sqrt(),
+            )
         } else {
-            f64::NAN
+            (f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN)
         };
-        let cooks = internal * internal / shared.params * h / rest;
-        let cooks_p = f_upper_tail(cooks, shared.params, df).unwrap_or(f64::NAN);
-        (
-            internal,
-            external,
-            cooks,
-            cooks_p,
-            external * (h / rest).sqrt(),
-        )
-    } else {
-        (f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN)
-    };
     table.student_internal.push(internal);
     table.student_external.push(external);
     table.cooks.push(cooks);

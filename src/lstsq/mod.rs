@@ -422,7 +422,8 @@ pub struct LeastSquaresFit {
     scaled: ScaledStatistics,
     /// The robust covariance, when [`LeastSquares::covariance`] asked for one.
     robust: Option<robust::Robust>,
-    /// The residuals' diagnostics per target (in-memory fits).
+    /// The residuals' diagnostics per target (in-memory fits, and file fits that made the
+    /// robust covariance's pass).
     diagnostics: Option<Vec<diagnostics::Diagnostics>>,
 }
 

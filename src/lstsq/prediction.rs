@@ -144,9 +144,21 @@ impl LeastSquaresFit {
             .map(|d| t_quantile(&d, 0.5 + level / 2.0))
             .map_err(|e| Error::Numerical(format!("Student's t with {df} degrees: {e}")))?;
         let features = features.without_autodiff();
-        let mean = read_f64(self.model.predict(features.clone())?)?;
-        let form = self.quadratic_form(features.clone())?;
-        let estimable = self.estimable(features)?;
+        // In chunks of rows, in parallel (temporaries of a chunk's size, kept in cache on the
+        // host CPU), then joined in row order.
+        let chunk = super::row_passes::table_chunk_rows(&features.device());
+        let parts = super::row_passes::par_ranges(rows, chunk, Vec::new, |out, range| {
+            let x = features.clone().slice(range);
+            let mean = read_f64(self.model.predict(x.clone())?)?;
+            out.push((mean, self.quadratic_form(x.clone())?, self.estimable(x)?));
+            Ok(())
+        })?;
+        let (mut mean, mut form, mut estimable) = (Vec::new(), Vec::new(), Vec::new());
+        for (m, f, e) in parts.into_iter().flatten() {
+            mean.extend(m);
+            form.extend(f);
+            estimable.extend(e);
+        }
         let k = self.model.n_targets();
         let ey = &self.scaled.scaling.y;
         Ok((0..k)
@@ -229,8 +241,11 @@ impl LeastSquaresFit {
         Ok(())
     }
 
-    /// The rows in the solver's unit-column coordinates: `x 2^ex / D - mean(x') / D` (the mean
-    /// 0 without an intercept), on the features' device.
+    /// The rows in the solver's unit-column coordinates: `(x 2^ex - mean(x')) / D` (the mean 0
+    /// without an intercept), on the features' device. The mean is subtracted first, as the
+    /// sum of its value in the device's float type and the remainder, so that rows near the
+    /// mean (a column of years near 1950, or values near 1e5 in f32) keep their digits: the
+    /// first difference is exact there (Sterbenz).
     pub(super) fn unit_coordinates(&self, features: Tensor<2>) -> Tensor<2> {
         let s = &self.scaled;
         let m = s.column_scale.len();
@@ -239,13 +254,17 @@ impl LeastSquaresFit {
             Tensor::<2>::from_data(TensorData::new(values, [1, m]), (&device, dtype))
         };
         let inverse_scale = row(s.column_scale.iter().map(|d| 1.0 / d).collect());
-        let centre = row(s
-            .x_mean
-            .iter()
-            .zip(&s.column_scale)
-            .map(|(x, d)| x / d)
-            .collect());
-        times_pow2(features, s.scaling.x) * inverse_scale - centre
+        let high: Vec<f64> = match dtype {
+            burn::tensor::DType::F64 => s.x_mean.clone(),
+            _ => s.x_mean.iter().map(|v| f64::from(*v as f32)).collect(),
+        };
+        let low: Vec<f64> = s.x_mean.iter().zip(&high).map(|(v, h)| v - h).collect();
+        let centred = times_pow2(features, s.scaling.x) - row(high);
+        let centred = match low.iter().any(|v| *v != 0.0) {
+            true => centred - row(low),
+            false => centred,
+        };
+        centred * inverse_scale
     }
 
     /// `z^T G z` per row of unit coordinates `z` (`G = (Zs^T Zs)^+`), on their device.

@@ -151,8 +151,10 @@ pub(super) struct RobustPass<'a> {
     kind: &'a Covariance,
     /// Parameters per target, `[1 z]` or `z`.
     p: usize,
-    /// Per target, `sum s s^T` (row-major `p x p`) with the lags' terms (HC, HAC).
-    meat: Vec<Vec<f64>>,
+    /// Per target, `sum s s^T` (HC, HAC) and the Bartlett-weighted `sum s_t s_(t-l)^T` (HAC),
+    /// summed on the device.
+    meat: Vec<Option<Tensor<2>>>,
+    lagged: Vec<Option<Tensor<2>>>,
     /// HAC: per target, the scores of the last rows before the next chunk (up to `maxlags`).
     tails: Vec<Option<Tensor<2>>>,
     /// Cluster: per target, the scores summed per group, and the groups with a row that counts
@@ -190,7 +192,8 @@ impl<'a> RobustPass<'a> {
             fit,
             kind,
             p,
-            meat: vec![vec![0.0; p * p]; k],
+            meat: vec![None; k],
+            lagged: vec![None; k],
             tails: vec![None; k],
             sums: vec![BTreeMap::new(); k],
             counted: BTreeSet::new(),
@@ -208,6 +211,15 @@ impl<'a> RobustPass<'a> {
     ) -> Result<()> {
         let (fit, kind, p) = (self.fit, self.kind, self.p);
         let rows = x.dims()[0];
+        if let Covariance::Cluster { groups } = kind
+            && self.rows + rows > groups.len()
+        {
+            return Err(Error::shape_mismatch(
+                "cluster groups (one per row: more rows than groups came, did the file grow?)",
+                self.rows + rows,
+                groups.len(),
+            ));
+        }
         let i = usize::from(fit.intercept);
         let z = fit.unit_coordinates(x);
         let (device, dtype) = (z.device(), z.dtype());
@@ -262,7 +274,7 @@ impl<'a> RobustPass<'a> {
                         }
                     }
                 }
-                _ => add_into(&mut self.meat[t], &read_f64(square(scores))?),
+                _ => accumulate(&mut self.meat[t], square(scores)),
             }
         }
         self.rows += rows;
@@ -274,7 +286,7 @@ impl<'a> RobustPass<'a> {
     /// previous chunk's last rows.
     fn add_lagged(&mut self, t: usize, scores: Tensor<2>, maxlags: usize) -> Result<()> {
         let p = self.p;
-        add_into(&mut self.meat[t], &read_f64(square(scores.clone()))?);
+        accumulate(&mut self.meat[t], square(scores.clone()));
         let (all, before) = match self.tails[t].take() {
             Some(tail) => {
                 let before = tail.dims()[0];
@@ -291,12 +303,10 @@ impl<'a> RobustPass<'a> {
             let weight = 1.0 - lag as f64 / (maxlags as f64 + 1.0);
             let later = all.clone().slice([first..len, 0..p]);
             let earlier = all.clone().slice([first - lag..len - lag, 0..p]);
-            let gamma = read_f64(later.transpose().matmul(earlier))?;
-            for a in 0..p {
-                for b in 0..p {
-                    self.meat[t][a * p + b] += weight * (gamma[a * p + b] + gamma[b * p + a]);
-                }
-            }
+            accumulate(
+                &mut self.lagged[t],
+                later.transpose().matmul(earlier).mul_scalar(weight),
+            );
         }
         let keep = maxlags.min(len);
         if keep > 0 {
@@ -336,7 +346,20 @@ impl<'a> RobustPass<'a> {
                     meat
                 })
                 .collect::<Vec<_>>(),
-            _ => self.meat,
+            _ => {
+                let mut meats = Vec::with_capacity(self.meat.len());
+                for (meat, lagged) in self.meat.into_iter().zip(self.lagged) {
+                    let meat = match (meat, lagged) {
+                        (Some(meat), Some(l)) => Some(meat + l.clone() + l.transpose()),
+                        (meat, _) => meat,
+                    };
+                    meats.push(match meat {
+                        Some(meat) => read_f64(meat)?,
+                        None => vec![0.0; p * p],
+                    });
+                }
+                meats
+            }
         }
         .into_iter()
         .map(|meat| {
@@ -366,8 +389,11 @@ fn square(t: Tensor<2>) -> Tensor<2> {
     t.clone().transpose().matmul(t)
 }
 
-fn add_into(total: &mut [f64], part: &[f64]) {
-    total.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+fn accumulate(total: &mut Option<Tensor<2>>, part: Tensor<2>) {
+    *total = Some(match total.take() {
+        Some(t) => t + part,
+        None => part,
+    });
 }
 
 /// `J B M B J^T`: the sandwich in the centred coordinates `(a, v)` moved to `(b, w)` with

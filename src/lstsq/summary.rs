@@ -192,8 +192,6 @@ impl Tests {
     }
 }
 
-/// Student's t quantile at probability `p` (> 0.5): statrs' inverse, polished by Newton steps
-/// on the upper tail so that it carries full precision.
 /// The upper tail of `F(d1, d2)` at `f`: `I_x(d2 / 2, d1 / 2)` with `x = d2 / (d2 + d1 f)`
 /// (no cancellation near 1, as `1 - cdf` would have). A negative `f` (an F statistic below 0 in
 /// rounding) has tail 1; `None` where the function is undefined.
@@ -205,6 +203,8 @@ pub(super) fn f_upper_tail(f: f64, d1: f64, d2: f64) -> Option<f64> {
     checked_beta_reg(d2 / 2.0, d1 / 2.0, x).ok()
 }
 
+/// Student's t quantile at probability `p` (> 0.5): statrs' inverse, polished by Newton steps
+/// on the upper tail so that it carries full precision.
 pub(super) fn t_quantile(d: &StudentsT, p: f64) -> f64 {
     let tail = 1.0 - p;
     let mut t = d.inverse_cdf(p);

@@ -83,7 +83,23 @@ impl<W: Write> TableWriter<W> {
 
 /// Writes a whole table to `path` (a temporary file beside it, renamed into place: a failed
 /// write leaves any earlier file as it was).
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for columns of unequal lengths (a table's fields are public and may
+/// have been changed); [`Error::Io`] when the file cannot be written.
 pub(crate) fn write_table(path: &Path, header: &[String], columns: &[Column<'_>]) -> Result<()> {
+    let rows = columns.first().map_or(0, Column::len);
+    if let Some(short) = columns.iter().position(|c| c.len() != rows) {
+        return Err(Error::shape_mismatch(
+            format!(
+                "column {} of the table written to {}",
+                header[short],
+                path.display()
+            ),
+            rows,
+            columns[short].len(),
+        ));
+    }
     crate::data::files::write_replacing(path, |file, _| {
         let io = |e: std::io::Error| Error::io(path, e);
         let mut table = TableWriter::new(std::io::BufWriter::new(file), header).map_err(io)?;
