@@ -27,7 +27,6 @@ frame columns mean, mean_se, mean_ci_lower, mean_ci_upper, obs_ci_lower, obs_ci_
   `estimable` false, not statsmodels' numbers).
 """
 import json
-import os
 import sys
 
 from fractions import Fraction
@@ -37,26 +36,9 @@ import scipy.stats
 import statsmodels
 import statsmodels.api as sm
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from reference_data import diabetes, exact_inverse, longley, longley_text
+
 COLUMNS = ["mean", "mean_se", "mean_ci_lower", "mean_ci_upper", "obs_ci_lower", "obs_ci_upper"]
-
-
-def diabetes():
-    path = os.path.join(ROOT, "data", "sklearn", "diabetes.csv")
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1)
-    t = header.index("target")
-    return np.delete(data, t, axis=1), data[:, t]
-
-
-def longley():
-    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
-    with open(path) as f:
-        lines = f.read().splitlines()
-    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
-    data = np.array([list(map(float, l.split())) for l in lines[start:] if l.strip()])
-    return data[:, 1:], data[:, 0]
 
 
 def exact_frame(x_text, y_text, new_text, level, constant):
@@ -67,18 +49,7 @@ def exact_frame(x_text, y_text, new_text, level, constant):
     n = len(X)
     xtx = [[sum(r[a] * r[b] for r in X) for b in range(p)] for a in range(p)]
     xty = [sum(r[a] * yv for r, yv in zip(X, Y)) for a in range(p)]
-    # Gauss-Jordan inverse, exact.
-    m = [row[:] + [Fraction(int(i == j)) for j in range(p)] for i, row in enumerate(xtx)]
-    for c in range(p):
-        piv = next(r for r in range(c, p) if m[r][c] != 0)
-        m[c], m[piv] = m[piv], m[c]
-        f = m[c][c]
-        m[c] = [v / f for v in m[c]]
-        for r in range(p):
-            if r != c and m[r][c] != 0:
-                g = m[r][c]
-                m[r] = [a - g * b for a, b in zip(m[r], m[c])]
-    inv = [row[p:] for row in m]
+    inv = exact_inverse(xtx)
     beta = [sum(inv[a][b] * xty[b] for b in range(p)) for a in range(p)]
     sse = sum((yv - sum(b * v for b, v in zip(beta, r))) ** 2 for r, yv in zip(X, Y))
     df = n - p
@@ -100,15 +71,6 @@ def exact_frame(x_text, y_text, new_text, level, constant):
         out["obs_ci_upper"].append(mean + t * obs)
     out["level"] = level
     return out
-
-
-def longley_text():
-    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
-    with open(path) as f:
-        lines = f.read().splitlines()
-    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
-    rows = [l.split() for l in lines[start:] if l.strip()]
-    return [r[1:] for r in rows], [r[0] for r in rows]
 
 
 def frame(result, new, level, constant, weights=None):

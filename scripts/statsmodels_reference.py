@@ -18,7 +18,6 @@ kurtosis, Jarque-Bera and its p (`jarque_bera`), Durbin-Watson, all of `wresid`;
 w[i] = 0.5 + (i % 7) / 4 (as scripts/statsmodels_wls_reference.py), of its whitened residuals.
 """
 import json
-import os
 import sys
 
 import numpy as np
@@ -27,27 +26,7 @@ import statsmodels.api as sm
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def diabetes():
-    path = os.path.join(ROOT, "data", "sklearn", "diabetes.csv")
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1)
-    t = header.index("target")
-    names = [h for i, h in enumerate(header) if i != t]
-    return names, np.delete(data, t, axis=1), data[:, t]
-
-
-def longley():
-    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
-    with open(path) as f:
-        lines = f.read().splitlines()
-    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
-    rows = [list(map(float, l.split())) for l in lines[start:] if l.strip()]
-    data = np.array(rows)
-    return [f"x{i}" for i in range(1, 7)], data[:, 1:], data[:, 0]
+from reference_data import diabetes_named as diabetes, longley_named as longley
 
 
 def lower_block(r):

@@ -14,32 +14,13 @@ and g[i] = i // 4 (Longley: four-year periods). For each: bse, tvalues (z), pval
 conf_int(0.05), fvalue, f_pvalue, and statsmodels' flags (use_t, df for the F test).
 """
 import json
-import os
 import sys
 
 import numpy as np
 import statsmodels
 import statsmodels.api as sm
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def diabetes():
-    path = os.path.join(ROOT, "data", "sklearn", "diabetes.csv")
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1)
-    t = header.index("target")
-    return np.delete(data, t, axis=1), data[:, t]
-
-
-def longley():
-    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
-    with open(path) as f:
-        lines = f.read().splitlines()
-    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
-    data = np.array([list(map(float, l.split())) for l in lines[start:] if l.strip()])
-    return data[:, 1:], data[:, 0]
+from reference_data import diabetes, longley
 
 
 def kinds(n, maxlags, groups):

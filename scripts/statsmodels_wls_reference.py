@@ -22,7 +22,6 @@ model can be rebuilt; its predictions scored with weights w[i] = 0.5 + (i % 7) /
 with multioutput='uniform_average' (and 'raw_values' per target), weighted and unweighted.
 """
 import json
-import os
 import sys
 
 import numpy as np
@@ -31,31 +30,7 @@ import statsmodels
 import statsmodels.api as sm
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def read_csv(name):
-    path = os.path.join(ROOT, "data", "sklearn", name)
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    return header, np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-
-
-def diabetes():
-    header, data = read_csv("diabetes.csv")
-    t = header.index("target")
-    names = [h for i, h in enumerate(header) if i != t]
-    return names, np.delete(data, t, axis=1), data[:, t]
-
-
-def longley():
-    path = os.path.join(ROOT, "data", "nist-strd", "Longley.dat")
-    with open(path) as f:
-        lines = f.read().splitlines()
-    start = max(i for i, l in enumerate(lines) if l.strip().startswith("Data:")) + 1
-    rows = [list(map(float, l.split())) for l in lines[start:] if l.strip()]
-    data = np.array(rows)
-    return [f"x{i}" for i in range(1, 7)], data[:, 1:], data[:, 0]
+from reference_data import diabetes_named as diabetes, longley_named as longley, read_csv
 
 
 def cyclic_weights(n):

@@ -7,9 +7,7 @@
 
 mod common;
 
-#[path = "../examples/support/nist.rs"]
-mod nist;
-
+use common::{diabetes, floats, longley};
 use linfit::prelude::*;
 use serde_json::Value;
 
@@ -18,20 +16,7 @@ fn dev() -> Device {
 }
 
 fn reference(name: &str) -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/statsmodels_influence_reference.json"
-    );
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    json[name].clone()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    common::reference_json("statsmodels_influence_reference.json")[name].clone()
 }
 
 fn columns(i: &Influence) -> [(&'static str, &Vec<f64>); 8] {
@@ -63,20 +48,6 @@ fn check(what: &str, got: &Influence, r: &Value, rel: f64) {
             );
         }
     }
-}
-
-fn diabetes(dev: &Device) -> Dataset {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/diabetes.csv");
-    Dataset::from_csv(path, &["target"], dev).unwrap()
-}
-
-fn longley(dev: &Device) -> Dataset {
-    let case = nist::load_all(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nist-strd"))
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "Longley")
-        .unwrap();
-    Dataset::from_rows(&case.x, &case.y, dev).unwrap()
 }
 
 #[test]

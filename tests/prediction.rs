@@ -6,9 +6,7 @@
 
 mod common;
 
-#[path = "../examples/support/nist.rs"]
-mod nist;
-
+use common::{diabetes, floats, longley};
 use linfit::prelude::*;
 use serde_json::Value;
 
@@ -17,20 +15,10 @@ fn dev() -> Device {
 }
 
 fn reference(name: &str) -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/statsmodels_prediction_reference.json"
-    );
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    json[name].as_array().unwrap().clone()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
+    common::reference_json("statsmodels_prediction_reference.json")[name]
+        .as_array()
         .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+        .clone()
 }
 
 fn rows(v: &Value) -> Vec<Vec<f64>> {
@@ -70,20 +58,6 @@ fn check(what: &str, frame: &PredictionFrame, r: &Value, rel: f64) {
         }
     }
     assert_eq!(frame.level, r["level"].as_f64().unwrap());
-}
-
-fn diabetes(dev: &Device) -> Dataset {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/diabetes.csv");
-    Dataset::from_csv(path, &["target"], dev).unwrap()
-}
-
-fn longley(dev: &Device) -> Dataset {
-    let case = nist::load_all(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nist-strd"))
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "Longley")
-        .unwrap();
-    Dataset::from_rows(&case.x, &case.y, dev).unwrap()
 }
 
 #[test]
@@ -135,12 +109,7 @@ fn ols_prediction_frames_equal_statsmodels() {
 }
 
 fn exact(name: &str) -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/statsmodels_prediction_reference.json"
-    );
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    json[name].clone()
+    common::reference_json("statsmodels_prediction_reference.json")[name].clone()
 }
 
 #[test]

@@ -5,9 +5,7 @@
 
 mod common;
 
-#[path = "../examples/support/nist.rs"]
-mod nist;
-
+use common::{close, floats};
 use linfit::prelude::*;
 use serde_json::Value;
 
@@ -16,27 +14,7 @@ fn dev() -> Device {
 }
 
 fn reference() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/statsmodels_robust_reference.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-#[track_caller]
-fn close(what: &str, got: f64, want: f64, rel: f64) {
-    assert!(
-        (got - want).abs() <= rel * want.abs(),
-        "{what}: {got:e} vs statsmodels {want:e}"
-    );
+    common::reference_json("statsmodels_robust_reference.json")
 }
 
 fn kinds(groups: &[u64], maxlags: usize) -> Vec<(&'static str, Covariance)> {
@@ -166,12 +144,7 @@ fn robust_covariances_equal_statsmodels_on_diabetes() {
 fn robust_covariances_equal_statsmodels_on_longley() {
     let dev = dev();
     let r = reference();
-    let case = nist::load_all(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nist-strd"))
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "Longley")
-        .unwrap();
-    let data = Dataset::from_rows(&case.x, &case.y, &dev).unwrap();
+    let data = common::longley(&dev);
     let g = groups(&r["longley_groups"]);
     check(
         "longley with constant",

@@ -5,20 +5,13 @@
 
 mod common;
 
+use common::floats;
 use linfit::prelude::*;
 use linfit::schedule::{
     CosineAnnealingLrConfig, ExponentialLrConfig, LinearLrConfig, LrScheduler, MultiStepLrConfig,
     ReduceLrOnPlateau, ReduceLrOnPlateauConfig, Schedule, StepLrConfig,
 };
 use serde_json::Value;
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 #[test]
 fn lr_sequences_equal_pytorch() {

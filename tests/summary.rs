@@ -4,9 +4,7 @@
 
 mod common;
 
-#[path = "../examples/support/nist.rs"]
-mod nist;
-
+use common::{close, floats};
 use linfit::prelude::*;
 use serde_json::Value;
 
@@ -15,29 +13,7 @@ fn dev() -> Device {
 }
 
 fn reference(name: &str) -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/statsmodels_reference.json"
-    );
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    json[name].clone()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-#[track_caller]
-fn close(what: &str, actual: f64, expected: f64, rel: f64) {
-    let err = (actual - expected).abs() / expected.abs().max(f64::MIN_POSITIVE);
-    assert!(
-        err <= rel,
-        "{what}: {actual:e} vs statsmodels {expected:e} (relative {err:.2e} > {rel:e})"
-    );
+    common::reference_json("statsmodels_reference.json")[name].clone()
 }
 
 /// Every statistic statsmodels prints, to 1e-10 relative (the condition number to the accuracy
@@ -206,12 +182,7 @@ fn diabetes_summary_equals_statsmodels() {
 #[test]
 fn longley_summary_equals_statsmodels() {
     let dev = dev();
-    let case = nist::load_all(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nist-strd"))
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "Longley")
-        .unwrap();
-    let data = Dataset::from_rows(&case.x, &case.y, &dev).unwrap();
+    let data = common::longley(&dev);
     let names: Vec<String> = (1..=6).map(|i| format!("x{i}")).collect();
     let r = reference("longley");
     for solver in [Solver::Qr, Solver::Svd] {

@@ -9,33 +9,9 @@
 
 mod common;
 
-#[path = "../examples/support/nist.rs"]
-mod nist;
-
+use common::{close, floats};
 use linfit::prelude::*;
 use serde_json::Value;
-
-fn json(file: &str) -> Value {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-#[track_caller]
-fn close(what: &str, actual: f64, expected: f64, rel: f64) {
-    let err = (actual - expected).abs() / expected.abs().max(f64::MIN_POSITIVE);
-    assert!(
-        err <= rel,
-        "{what}: {actual:e} vs reference {expected:e} (relative {err:.2e} > {rel:e})"
-    );
-}
 
 /// Every statistic of statsmodels' WLS summary to `rel`.
 fn check_wls(fit: &LeastSquaresFit, r: &Value, rel: f64) {
@@ -107,7 +83,7 @@ fn check_wls(fit: &LeastSquaresFit, r: &Value, rel: f64) {
 #[test]
 fn weighted_least_squares_equals_statsmodels_wls() {
     let cpu = common::test_device(Precision::F64);
-    let r = json("statsmodels_wls_reference.json");
+    let r = common::reference_json("statsmodels_wls_reference.json");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/diabetes.csv");
     let diabetes = Dataset::from_csv(path, &["target"], &cpu)
         .unwrap()
@@ -127,13 +103,7 @@ fn weighted_least_squares_equals_statsmodels_wls() {
     }
 
     // Longley (cond 4.9e9), the NIST file's rows with weights 1 + i/10.
-    let longley = nist::load_all(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nist-strd"))
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "Longley")
-        .unwrap();
-    let data = Dataset::from_rows(&longley.x, &longley.y, &cpu)
-        .unwrap()
+    let data = common::longley(&cpu)
         .with_weights(&floats(&r["longley"]["weights"]))
         .unwrap();
     for solver in [Solver::Qr, Solver::Svd] {
@@ -194,7 +164,7 @@ fn weighted_estimates_equal_repeated_rows() {
 #[test]
 fn ridge_equals_sklearn() {
     let cpu = common::test_device(Precision::F64);
-    let r = json("sklearn_ridge_reference.json");
+    let r = common::reference_json("sklearn_ridge_reference.json");
     let cases = r["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 12);
     for case in cases {

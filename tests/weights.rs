@@ -7,35 +7,16 @@
 
 mod common;
 
+use common::{close, floats};
 use linfit::prelude::*;
 use serde_json::Value;
 
 fn reference() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/statsmodels_wls_reference.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    common::reference_json("statsmodels_wls_reference.json")
 }
 
 fn data_file(name: &str) -> String {
     format!("{}/data/sklearn/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn close(what: &str, got: f64, want: f64, tol: f64) {
-    assert!(
-        (got - want).abs() <= tol * want.abs(),
-        "{what}: {got:e} vs reference {want:e}"
-    );
 }
 
 #[test]

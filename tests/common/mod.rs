@@ -3,6 +3,9 @@
 #![allow(dead_code)]
 
 use linfit::{Device, Precision, device};
+
+#[path = "../../examples/support/nist.rs"]
+pub mod nist;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use serde_json::Value;
@@ -75,7 +78,8 @@ pub struct Seed {
     pub final_b: f64,
 }
 
-fn floats(v: &Value) -> Vec<f64> {
+/// A JSON array of numbers.
+pub fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
         .expect("array")
         .iter()
@@ -362,4 +366,37 @@ pub fn reference_lstsq(x: &[f64], y: &[f64], m: usize, k: usize, intercept: bool
         sse,
         rank,
     }
+}
+
+/// A reference file of `tests/data/` (written by a script in `scripts/`), parsed.
+pub fn reference_json(file: &str) -> Value {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// `actual` within `rel` of `expected`, relative to `expected`.
+#[track_caller]
+pub fn close(what: &str, actual: f64, expected: f64, rel: f64) {
+    let err = (actual - expected).abs() / expected.abs().max(f64::MIN_POSITIVE);
+    assert!(
+        err <= rel,
+        "{what}: {actual:e} vs reference {expected:e} (relative {err:.2e} > {rel:e})"
+    );
+}
+
+/// scikit-learn's diabetes data (`data/sklearn/diabetes.csv`, target `target`) on `dev`.
+pub fn diabetes(dev: &Device) -> linfit::Dataset {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sklearn/diabetes.csv");
+    linfit::Dataset::from_csv(path, &["target"], dev).unwrap()
+}
+
+/// NIST's Longley data (`data/nist-strd/Longley.dat`: y on x1..x6) on `dev`.
+pub fn longley(dev: &Device) -> linfit::Dataset {
+    let case = nist::load_all(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nist-strd"))
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Longley")
+        .unwrap();
+    linfit::Dataset::from_rows(&case.x, &case.y, dev).unwrap()
 }
