@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use linfit::prelude::*;
 
-#[path = "../examples/support/nist.rs"]
-mod nist;
+use common::nist;
 
 /// A worker process, killed when dropped.
 struct Worker {

@@ -14,8 +14,7 @@
 
 mod common;
 
-#[path = "../examples/support/nist.rs"]
-mod nist;
+use common::nist;
 
 use linfit::prelude::*;
 
