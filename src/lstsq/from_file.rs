@@ -6,9 +6,12 @@ use std::sync::mpsc;
 
 use burn::tensor::{Tensor, TensorData};
 
-use super::streamed_qr::RowSource;
+use super::streamed_qr::{self, RankRule, RowSource};
+use super::{About, Covariance, LeastSquares, LeastSquaresFit, Solver, Weighting, robust};
 use crate::data::{ChunkReader, FileFormat, MAX_CHUNK_VALUES, RowChunk};
+use crate::data::{Dataset, Names};
 use crate::{Error, Result};
+use burn::tensor::Device;
 
 /// Chunks parsed ahead of the fold: parsing and folding overlap on two threads, and memory
 /// stays bounded by `(AHEAD + 2)` chunks.
@@ -192,5 +195,122 @@ impl FileRows {
         }
         log::info!("linfit: {path}: a pass over {rows} rows ({bytes} bytes)");
         Ok(rows)
+    }
+}
+
+impl LeastSquares {
+    /// Fits every target of a CSV file (header row; the `targets` columns are the targets,
+    /// every other column a feature) without loading it: the rows are read in chunks of
+    /// bounded size (8 MiB of values, parsed on a second thread) and folded into the streamed
+    /// QR of `[1 X y]`, on the host; the model is made on `device`. Memory stays bounded
+    /// whatever the file's size; the time is that of reading and parsing the file (once; a
+    /// second pass refines ill-conditioned designs, as [`fit`](Self::fit) does).
+    ///
+    /// [`Solver::Svd`] decides the rank and solves from the SVD of `R`; every other solver
+    /// setting is the streamed QR (the normal equations would square the data's condition
+    /// number for nothing: the factor costs the same pass). A file small enough for the
+    /// in-memory solvers (up to 2^20 values, or short ones) is then loaded and fitted with
+    /// [`fit`](Self::fit), so the two agree exactly; larger ones agree with `fit` on the same data
+    /// to rounding (both are streamed QR).
+    ///
+    /// The columns are named after the header. Progress: a `log` record per pass (`info`) and
+    /// per chunk (`debug`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for `alpha > 0`: files are fitted by ordinary least
+    /// squares (load the data and use [`fit`](Self::fit) for ridge);
+    /// As [`Dataset::from_csv`] for the file (a bad cell names its line and column) and as
+    /// [`fit`](Self::fit); [`Error::Load`] when the file changes while it is read or between
+    /// two passes (nothing fitted on part of it is returned).
+    pub fn fit_csv(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        targets: &[&str],
+        device: &Device,
+    ) -> Result<LeastSquaresFit> {
+        let format = FileFormat::Csv(targets.iter().map(|t| t.to_string()).collect());
+        self.fit_file(path.as_ref(), format, device)
+    }
+
+    /// [`fit_csv`](Self::fit_csv) for a row file (linfit's binary format, written by
+    /// [`Dataset::save_rows`] or [`crate::data::convert_csv`]): the same fit, read at the speed
+    /// of the disk instead of the speed of parsing text. Its columns are named as the file says.
+    ///
+    /// # Errors
+    /// [`Error::Load`] for a file that is not a row file, is truncated, or changes while it is
+    /// read; [`Error::NonFinite`] for a NaN or infinite value (its row and column); as
+    /// [`fit`](Self::fit).
+    pub fn fit_rows(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        device: &Device,
+    ) -> Result<LeastSquaresFit> {
+        self.fit_file(path.as_ref(), FileFormat::Rows, device)
+    }
+
+    fn fit_file(
+        &self,
+        path: &std::path::Path,
+        format: FileFormat,
+        device: &Device,
+    ) -> Result<LeastSquaresFit> {
+        self.check_rcond()?;
+        self.check_alpha()?;
+        if self.alpha > 0.0 {
+            return Err(Error::InvalidHyperparameter {
+                name: "alpha",
+                value: self.alpha.to_string(),
+                rule: "a ridge penalty is fitted in memory (LeastSquares::fit); files are fitted \
+                       by ordinary least squares",
+            });
+        }
+        let mut rows = FileRows::open(path, format.clone())?;
+        let rule = match self.solver {
+            Solver::Svd => RankRule::Unscaled,
+            _ => RankRule::Scaled,
+        };
+        let solution = streamed_qr::solve(&mut rows, self.intercept, self.rcond, rule)?;
+        let (n, (m, k)) = (rows.n_rows(), rows.widths());
+        if !streamed_qr::applies(n, m, k) {
+            let data = match &format {
+                FileFormat::Csv(targets) => {
+                    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+                    Dataset::from_csv(path, &targets, device)?
+                }
+                FileFormat::Rows => Dataset::from_rows_file(path, device)?,
+            };
+            return self.fit(&data);
+        }
+        let (features, targets) = rows.names().clone();
+        let header_error = |e: Error| Error::Load {
+            path: path.display().to_string(),
+            message: format!("its header cannot name the columns: {e}"),
+            source: Some(Box::new(e)),
+        };
+        let about = About {
+            n,
+            device: device.clone(),
+            names: (
+                Names::given("feature names", features, m).map_err(header_error)?,
+                Names::given("target names", targets, k).map_err(header_error)?,
+            ),
+            data: None,
+            weighting: Weighting::none(n),
+            alpha: 0.0,
+        };
+        let used = match rule {
+            RankRule::Unscaled => Solver::Svd,
+            RankRule::Scaled => Solver::Qr,
+        };
+        let mut fit = LeastSquaresFit::from_solution(solution, used, self.intercept, about)?;
+        // A robust covariance needs one more pass over the rows; the residuals' diagnostics
+        // come with it.
+        if self.covariance != Covariance::NonRobust && fit.df_residual() > 0 {
+            let (robust, diagnostics) =
+                robust::robust_from_file(&fit, &mut rows, &self.covariance)?;
+            fit.robust = Some(robust);
+            fit.diagnostics = Some(diagnostics);
+        }
+        Ok(fit)
     }
 }

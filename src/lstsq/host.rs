@@ -71,6 +71,46 @@ impl Scaling {
         Ok(-(low + high) / 2)
     }
 
+    /// Weights `[m][k]` of the scaled data in the data's units: `w' 2^(ex - ey_t)`.
+    pub(crate) fn weights_to_data(&self, w: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        w.iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&self.y)
+                    .map(|(w, ey)| scale2(*w, self.x - ey))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// One value per target in the data's units, `v_t 2^(-power ey_t)` (power 1: intercepts
+    /// and means of the targets; 2: sums of squares).
+    pub(crate) fn targets_to_data(&self, v: &[f64], power: i32) -> Vec<f64> {
+        v.iter()
+            .zip(&self.y)
+            .map(|(v, ey)| scale2(*v, -power * ey))
+            .collect()
+    }
+
+    /// [`targets_to_data`](Self::targets_to_data)'s inverse: `v_t 2^(power ey_t)`.
+    pub(crate) fn targets_to_solver(&self, v: &[f64], power: i32) -> Vec<f64> {
+        v.iter()
+            .zip(&self.y)
+            .map(|(v, ey)| scale2(*v, power * ey))
+            .collect()
+    }
+
+    /// Values of the features' units in the data's units, `v 2^(-power ex)` (power 1: means,
+    /// singular values; 2: Gram entries).
+    pub(crate) fn features_to_data(&self, v: &[f64], power: i32) -> Vec<f64> {
+        v.iter().map(|v| scale2(*v, -power * self.x)).collect()
+    }
+
+    /// [`features_to_data`](Self::features_to_data)'s inverse: `v 2^(power ex)`.
+    pub(crate) fn features_to_solver(&self, v: &[f64], power: i32) -> Vec<f64> {
+        v.iter().map(|v| scale2(*v, power * self.x)).collect()
+    }
+
     /// The exponent that brings a largest magnitude `a` near 1, or 0 when `a` is already safe.
     pub(crate) fn exponent_for(a: f64) -> i32 {
         if a == 0.0 || !a.is_finite() || (-SAFE..=SAFE).contains(&exponent(a)) {
@@ -329,5 +369,30 @@ pub(super) fn unshift(solution: &mut Solution, cx: &[f64], cy: &[f64]) {
                 .fold(Dd::new(*b).add(cy[t]), |acc, (c, w)| acc.add_prod(-c, w[t]));
             *b = moved.value();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_moves_values_between_the_units_exactly() {
+        let s = Scaling {
+            x: 3,
+            y: vec![-2, 5],
+        };
+        // w = w' 2^(ex - ey): weights [m = 1][k = 2].
+        assert_eq!(s.weights_to_data(&[vec![1.0, 1.0]]), vec![vec![32.0, 0.25]]);
+        assert_eq!(s.targets_to_data(&[1.0, 1.0], 1), vec![4.0, 2f64.powi(-5)]);
+        assert_eq!(
+            s.targets_to_data(&[1.0, 1.0], 2),
+            vec![16.0, 2f64.powi(-10)]
+        );
+        assert_eq!(s.features_to_data(&[8.0], 1), vec![1.0]);
+        assert_eq!(s.features_to_data(&[64.0], 2), vec![1.0]);
+        let v = [0.1, 3.7];
+        assert_eq!(s.targets_to_solver(&s.targets_to_data(&v, 2), 2), v);
+        assert_eq!(s.features_to_solver(&s.features_to_data(&v, 1), 1), v);
     }
 }

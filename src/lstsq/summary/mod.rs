@@ -1,16 +1,15 @@
 //! [`Summary`]: the statistics a statistician expects, per target: statsmodels' `OLS` summary
 //! content with R's legibility.
 
-use core::fmt;
-
 use faer::Mat;
 use faer::linalg::solvers::Svd;
 use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 use statrs::function::beta::checked_beta_reg;
 
+mod display;
+
 use super::LeastSquaresFit;
 use crate::float::scale2;
-use crate::text::{number, p_value};
 
 /// The confidence level of [`Coefficient::conf_int`].
 pub const CONFIDENCE: f64 = 0.95;
@@ -278,32 +277,17 @@ fn target_summary(
     } else {
         f64::NAN
     };
-    let penalised = fit.alpha > 0.0;
     let diagnostics = fit
         .diagnostics
         .as_ref()
         .and_then(|d| d.get(t).copied())
         .unwrap_or(super::diagnostics::Diagnostics::UNKNOWN);
-    let f_statistic = match &fit.robust {
-        None => (fit.rank > 0 && df > 0 && sse > 0.0 && !penalised)
-            .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64)),
-        Some(_) => wald_f(fit, t, cov.as_ref()),
-    }
-    .filter(|f| f.is_finite());
-    let df_denominator = fit.robust.as_ref().map_or(df, |r| r.df_denominator);
-    let f_p_value = f_statistic
-        .filter(|_| df_denominator > 0)
-        .and_then(|f| f_upper_tail(f, fit.rank as f64, df_denominator as f64));
-    // ln(SSE / n) from the scaled SSE: SSE = sse' 2^(-2 ey), so no overflow either way.
+    let (f_statistic, f_p_value) = f_test(fit, t, (sse, sst), cov.as_ref());
     let nf = n as f64;
-    let log_sse_per_row = sse.ln() - 2.0 * f64::from(ey) * core::f64::consts::LN_2 - nf.ln()
-        + fit.weighting.scale.ln();
-    // With sample weights, statsmodels' WLS adds sum(ln w) / 2 (the whitened model's Jacobian).
-    let log_likelihood = -nf / 2.0 * ((2.0 * core::f64::consts::PI).ln() + log_sse_per_row + 1.0)
-        + 0.5 * fit.weighting.log_sum;
+    let log_likelihood = log_likelihood(fit, sse, ey);
     // A penalised fit has no least-squares count of parameters (its effective degrees of
     // freedom are fewer): no AIC or BIC.
-    let parameters = if penalised {
+    let parameters = if fit.alpha > 0.0 {
         f64::NAN
     } else {
         (fit.rank + i) as f64
@@ -333,6 +317,40 @@ fn target_summary(
         condition_number: fit.design_condition_number(),
         vif: fit.variance_inflation(),
     }
+}
+
+/// The F statistic and its p value: the classical one from the scaled sums of squares, or the
+/// Wald test under a robust covariance; `None` where undefined (a ridge fit, no residual
+/// degrees of freedom, a perfect fit).
+fn f_test(
+    fit: &LeastSquaresFit,
+    t: usize,
+    (sse, sst): (f64, f64),
+    cov: Option<&(super::CovarianceMatrix, Vec<f64>)>,
+) -> (Option<f64>, Option<f64>) {
+    let df = fit.df_residual();
+    let f_statistic = match &fit.robust {
+        None => (fit.rank > 0 && df > 0 && sse > 0.0 && fit.alpha == 0.0)
+            .then(|| ((sst - sse) / fit.rank as f64) / (sse / df as f64)),
+        Some(_) => wald_f(fit, t, cov),
+    }
+    .filter(|f| f.is_finite());
+    let df_denominator = fit.robust.as_ref().map_or(df, |r| r.df_denominator);
+    let f_p_value = f_statistic
+        .filter(|_| df_denominator > 0)
+        .and_then(|f| f_upper_tail(f, fit.rank as f64, df_denominator as f64));
+    (f_statistic, f_p_value)
+}
+
+/// The Gaussian log-likelihood from the scaled SSE `sse` of a target scaled by `2^ey`.
+fn log_likelihood(fit: &LeastSquaresFit, sse: f64, ey: i32) -> f64 {
+    // ln(SSE / n) from the scaled SSE: SSE = sse' 2^(-2 ey), so no overflow either way.
+    let nf = fit.n_samples as f64;
+    let log_sse_per_row = sse.ln() - 2.0 * f64::from(ey) * core::f64::consts::LN_2 - nf.ln()
+        + fit.weighting.scale.ln();
+    // With sample weights, statsmodels' WLS adds sum(ln w) / 2 (the whitened model's Jacobian).
+    -nf / 2.0 * ((2.0 * core::f64::consts::PI).ln() + log_sse_per_row + 1.0)
+        + 0.5 * fit.weighting.log_sum
 }
 
 /// Below this times the largest singular value, the slopes' robust covariance is singular.
@@ -415,191 +433,4 @@ fn warnings(fit: &LeastSquaresFit) -> Vec<String> {
         ));
     }
     warnings
-}
-
-/// A table's cells in columns: the first left-aligned, the others right-aligned, with numbers
-/// in fixed notation aligned on their decimal points.
-fn write_table(f: &mut fmt::Formatter<'_>, rows: &[Vec<String>]) -> fmt::Result {
-    /// A fixed-notation number's parts around the point; `None` for other cells.
-    fn parts(cell: &str) -> Option<(&str, &str)> {
-        let numeric = cell.parse::<f64>().is_ok() && !cell.contains(['e', 'E']);
-        numeric.then(|| cell.split_once('.').unwrap_or((cell, "")))
-    }
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut laid_out: Vec<Vec<String>> = rows.to_vec();
-    for c in 1..columns {
-        let cells = || {
-            rows.iter()
-                .skip(1)
-                .filter_map(|r| r.get(c))
-                .filter_map(|x| parts(x))
-        };
-        let fraction = cells().map(|(_, b)| b.len()).max().unwrap_or(0);
-        for row in laid_out.iter_mut().skip(1) {
-            if let Some(cell) = row.get_mut(c)
-                && let Some((whole, frac)) = parts(cell)
-            {
-                let point = if frac.is_empty() && fraction > 0 {
-                    " "
-                } else if frac.is_empty() {
-                    ""
-                } else {
-                    "."
-                };
-                *cell = format!("{whole}{point}{frac:<fraction$}");
-            }
-        }
-    }
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            laid_out
-                .iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in &laid_out {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c == 0 {
-                line += &format!("{cell:<w$}", w = widths[0]);
-            } else {
-                line += &format!("  {cell:>w$}", w = widths[c]);
-            }
-        }
-        writeln!(f, "{}", line.trim_end())?;
-    }
-    Ok(())
-}
-
-fn cell(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(|| "NA".into(), |x| number(x, digits))
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let robust = self.covariance != "nonrobust";
-        let (statistic, tail) = match robust {
-            true => ("z value", "Pr(>|z|)"),
-            false => ("t value", "Pr(>|t|)"),
-        };
-        for s in &self.targets {
-            writeln!(
-                f,
-                "Least squares fit of {} on {} feature(s), {} observations",
-                s.name,
-                self.feature_names.len(),
-                self.n_samples
-            )?;
-            if robust {
-                writeln!(
-                    f,
-                    "Covariance: {} (z tests; F is the Wald test)",
-                    self.covariance
-                )?;
-            }
-            let mut rows = vec![
-                [
-                    "",
-                    "estimate",
-                    "std. error",
-                    statistic,
-                    tail,
-                    "[0.025",
-                    "0.975]",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
-            let mut row = |name: &str, c: &Coefficient| {
-                rows.push(vec![
-                    name.to_string(),
-                    number(c.estimate, 7),
-                    cell(c.std_error, 5),
-                    c.t_value.map_or("NA".into(), |t| format!("{t:.3}")),
-                    c.p_value.map_or("NA".into(), p_value),
-                    cell(c.conf_int.map(|c| c.0), 5),
-                    cell(c.conf_int.map(|c| c.1), 5),
-                ]);
-            };
-            if let Some(c) = &s.intercept {
-                row("(intercept)", c);
-            }
-            for (name, c) in self.feature_names.iter().zip(&s.coefficients) {
-                row(name, c);
-            }
-            write_table(f, &rows)?;
-            writeln!(
-                f,
-                "Residual standard error: {} on {} degrees of freedom",
-                number(s.residual_std_dev, 6),
-                s.df_residual
-            )?;
-            writeln!(
-                f,
-                "R-squared: {}, adjusted R-squared: {}{}",
-                number(s.r_squared, 6),
-                number(s.adj_r_squared, 6),
-                if s.intercept.is_none() {
-                    " (uncentred: no intercept)"
-                } else {
-                    ""
-                }
-            )?;
-            match (s.f_statistic, s.f_p_value) {
-                (Some(fs), Some(p)) => writeln!(
-                    f,
-                    "F-statistic: {} on {} and {} DF, p-value: {}",
-                    number(fs, 6),
-                    s.df_model,
-                    s.df_residual,
-                    p_value(p)
-                )?,
-                _ => writeln!(f, "F-statistic: NA")?,
-            }
-            writeln!(
-                f,
-                "Log-likelihood: {}, AIC: {}, BIC: {}",
-                number(s.log_likelihood, 7),
-                number(s.aic, 7),
-                number(s.bic, 7)
-            )?;
-            if !s.omnibus.is_nan() || !s.jarque_bera.is_nan() {
-                writeln!(
-                    f,
-                    "Omnibus: {} (p {}), skew: {}, kurtosis: {}",
-                    number(s.omnibus, 5),
-                    number(s.omnibus_p, 4),
-                    number(s.skew, 4),
-                    number(s.kurtosis, 4)
-                )?;
-                writeln!(
-                    f,
-                    "Durbin-Watson: {}, Jarque-Bera: {} (p {})",
-                    number(s.durbin_watson, 4),
-                    number(s.jarque_bera, 5),
-                    number(s.jarque_bera_p, 4)
-                )?;
-            }
-            writeln!(f)?;
-        }
-        let centred = if self.targets.first().is_some_and(|t| t.intercept.is_some()) {
-            "[1 X]"
-        } else {
-            "X"
-        };
-        writeln!(
-            f,
-            "Design rank {} of {}; condition number of {centred}: {}",
-            self.rank,
-            self.feature_names.len(),
-            number(self.condition_number, 4)
-        )?;
-        for w in &self.warnings {
-            writeln!(f, "Note: {w}")?;
-        }
-        Ok(())
-    }
 }
