@@ -42,6 +42,7 @@ mod normal;
 mod polynomial;
 mod prediction;
 mod qr;
+mod refine;
 mod robust;
 mod row_passes;
 mod sharded;

@@ -53,22 +53,7 @@ pub(crate) fn normal_equations(
     let rank = by_values.min(above_noise);
     let noise_limited = above_noise < by_values;
     let v = svd.V();
-    // `Us^T (y - ybar)` of the equilibrated design: `Ss^-1 Vs^T Zs^T y`.
-    let rhs: Vec<Vec<f64>> = (0..k)
-        .map(|t| {
-            (0..m)
-                .map(|c| match sv[c] {
-                    s if s > 0.0 => {
-                        (0..m)
-                            .map(|a| v[(a, c)] * centred.cross[(a, t)])
-                            .sum::<f64>()
-                            / s
-                    }
-                    _ => 0.0,
-                })
-                .collect()
-        })
-        .collect();
+    let rhs = svd_rhs(v, &sv, &centred.cross, k);
     let cond_gram = if eig.last().copied().unwrap_or(0.0) > 0.0 {
         eig[0] / eig[m - 1]
     } else {
@@ -104,6 +89,22 @@ pub(crate) fn normal_equations(
     );
     solution.scaled_min_eig = scaled_min_eig;
     Ok((solution, cond_gram, noise_limited))
+}
+
+/// `Us^T (y - ybar)` of the equilibrated design, `Ss^-1 Vs^T Zs^T y`, per target (0 for a
+/// zero singular value).
+fn svd_rhs(v: faer::MatRef<'_, f64>, sv: &[f64], cross: &Mat<f64>, k: usize) -> Vec<Vec<f64>> {
+    let m = sv.len();
+    (0..k)
+        .map(|t| {
+            (0..m)
+                .map(|c| match sv[c] {
+                    s if s > 0.0 => (0..m).map(|a| v[(a, c)] * cross[(a, t)]).sum::<f64>() / s,
+                    _ => 0.0,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The moments of the columns divided by `d_j = 2^h_j`, `h_j = floor(log2(sum x_j^2) / 2)`

@@ -13,6 +13,7 @@
 use burn::tensor::Device;
 
 use super::double_double::{self as dd, Dd};
+use super::refine::Refinement;
 use super::{LeastSquares, LeastSquaresFit};
 use crate::data::Dataset;
 use crate::float::{exponent, scale2};
@@ -70,7 +71,7 @@ impl PolynomialFit {
     }
 }
 
-/// Refinement steps in the powers of x, at most.
+/// Refinement steps in the powers of x, at most: each is a fit.
 const MAX_POLY_REFINE: usize = 4;
 
 /// `u = (x - shift) / scale` maps the data into about `[-1, 1]`: `scale` the power of two at or
@@ -122,55 +123,108 @@ impl LeastSquares {
                 rule: "a polynomial fit needs degree >= 1 (the constant alone is the mean)",
             });
         }
-        let (shift, scale) = shift_and_scale(x);
-        let u_rows = |v: &[f64]| -> Vec<Vec<f64>> {
-            v.iter()
-                .map(|&v| {
-                    let u = (v - shift) / scale;
-                    (1..=degree as i32).map(|k| u.powi(k)).collect()
-                })
-                .collect()
-        };
-        let rows = u_rows(x);
+        let basis = Basis::new(x, degree);
+        let rows = basis.rows(x);
         let data = Dataset::from_rows(&rows, y, device)?;
         let ls = self.clone().with_intercept(true);
         let fit = ls.fit(&data)?;
-        let cov = fit.covariance(0);
-        let d = degree;
-        // beta_j = sum_{k >= j} c_k T[k][j], T[k][j] = C(k, j) (-shift)^(k-j) / scale^k.
-        // Written as C(k, j) (-shift / scale)^(k-j) 2^(-j e) (scale = 2^e): no power of x's
-        // magnitude is formed, so x near 1e160 does not overflow where the answer does not.
-        let scale_exponent = exponent(scale);
-        let t = |k: usize, j: usize| -> f64 {
-            let binom = (0..j).fold(1.0, |acc, i| acc * (k - i) as f64 / (i + 1) as f64);
-            scale2(
-                binom * (-shift / scale).powi((k - j) as i32),
-                -(j as i32) * scale_exponent,
-            )
-        };
-        // The coefficients in powers of x of a model in u, summed over its targets.
-        let to_powers_of_x = |model: &crate::LinearModel| -> Result<Vec<f64>> {
-            let targets = model.n_targets();
-            let (w, b) = (model.try_weights()?, model.try_bias()?);
-            let mut beta = vec![0.0; d + 1];
-            for target in 0..targets {
-                let c: Vec<f64> = std::iter::once(b.as_ref().map_or(0.0, |b| b[target]))
-                    .chain((0..d).map(|j| w[j * targets + target]))
-                    .collect();
-                for (j, beta) in beta.iter_mut().enumerate() {
-                    *beta += dd::dot((j..=d).map(|k| c[k]), (j..=d).map(|k| t(k, j)));
-                }
+        let mut coefficients = basis.to_powers_of_x(fit.model())?;
+        basis.refine(&ls, (&rows, x, y), &mut coefficients, device)?;
+        let (shift, scale) = (basis.shift, basis.scale);
+        if let Some(c) = coefficients.iter().find(|c| !c.is_finite()) {
+            return Err(Error::OutOfRange {
+                what: "the polynomial's coefficients in powers of x".into(),
+                value: c.to_string(),
+                rule: format!(
+                    "x spans {shift:e} +- {scale:e}: in powers of x the coefficients leave f64's \
+                     range; the fit in u = (x - shift) / scale (fit_in_u) is still valid"
+                ),
+            });
+        }
+        let std_errors = basis.std_errors(fit.covariance(0));
+        Ok(PolynomialFit {
+            coefficients,
+            std_errors,
+            shift,
+            scale,
+            fit,
+        })
+    }
+}
+
+/// The variable `u = (x - shift) / scale` of a polynomial of `degree`, and the conversion of
+/// coefficients in powers of u to powers of x.
+struct Basis {
+    shift: f64,
+    scale: f64,
+    /// `scale = 2^scale_exponent`.
+    scale_exponent: i32,
+    degree: usize,
+}
+
+impl Basis {
+    fn new(x: &[f64], degree: usize) -> Self {
+        let (shift, scale) = shift_and_scale(x);
+        Basis {
+            shift,
+            scale,
+            scale_exponent: exponent(scale),
+            degree,
+        }
+    }
+
+    /// The rows `[u, u^2, .., u^degree]` of `x`.
+    fn rows(&self, x: &[f64]) -> Vec<Vec<f64>> {
+        x.iter()
+            .map(|&v| {
+                let u = (v - self.shift) / self.scale;
+                (1..=self.degree as i32).map(|k| u.powi(k)).collect()
+            })
+            .collect()
+    }
+
+    /// `T[k][j]`: `beta_j = sum_{k >= j} c_k T[k][j]`, `T[k][j] = C(k, j) (-shift)^(k-j) /
+    /// scale^k`. Written as `C(k, j) (-shift / scale)^(k-j) 2^(-j e)` (`scale = 2^e`): no power
+    /// of x's magnitude is formed, so x near 1e160 does not overflow where the answer does not.
+    fn t(&self, k: usize, j: usize) -> f64 {
+        let binom = (0..j).fold(1.0, |acc, i| acc * (k - i) as f64 / (i + 1) as f64);
+        scale2(
+            binom * (-self.shift / self.scale).powi((k - j) as i32),
+            -(j as i32) * self.scale_exponent,
+        )
+    }
+
+    /// The coefficients in powers of x of a model in u, summed over its targets.
+    fn to_powers_of_x(&self, model: &crate::LinearModel) -> Result<Vec<f64>> {
+        let d = self.degree;
+        let targets = model.n_targets();
+        let (w, b) = (model.try_weights()?, model.try_bias()?);
+        let mut beta = vec![0.0; d + 1];
+        for target in 0..targets {
+            let c: Vec<f64> = std::iter::once(b.as_ref().map_or(0.0, |b| b[target]))
+                .chain((0..d).map(|j| w[j * targets + target]))
+                .collect();
+            for (j, beta) in beta.iter_mut().enumerate() {
+                *beta += dd::dot((j..=d).map(|k| c[k]), (j..=d).map(|k| self.t(k, j)));
             }
-            Ok(beta)
-        };
-        let mut coefficients = to_powers_of_x(fit.model())?;
-        // The conversion multiplies the u-basis coefficients' rounding errors by up to
-        // max |T| |c| / |beta| (1e5-1e6 on NIST's Wampler data, 10 digits left): refine in
-        // the powers of x, with residuals y - sum beta_k x^k in double-double (powers of x
-        // formed in double-double too) and each correction solved in the u basis. In exact
-        // arithmetic one step gives the least-squares solution; each step in floating point
-        // divides the error by about 1 / (eps max |T|).
-        let mut last = f64::INFINITY;
+        }
+        Ok(beta)
+    }
+
+    /// The conversion multiplies the u-basis coefficients' rounding errors by up to
+    /// `max |T| |c| / |beta|` (1e5-1e6 on NIST's Wampler data, 10 digits left): refine in the
+    /// powers of x, with residuals `y - sum beta_k x^k` in double-double (powers of x formed in
+    /// double-double too) and each correction solved in the u basis. In exact arithmetic one
+    /// step gives the least-squares solution; each step in floating point divides the error by
+    /// about `1 / (eps max |T|)`.
+    fn refine(
+        &self,
+        ls: &LeastSquares,
+        (rows, x, y): (&[Vec<f64>], &[f64], &[f64]),
+        coefficients: &mut [f64],
+        device: &Device,
+    ) -> Result<()> {
+        let mut rule = Refinement::default();
         for _ in 0..MAX_POLY_REFINE {
             if coefficients.iter().any(|c| !c.is_finite()) {
                 break;
@@ -191,52 +245,40 @@ impl LeastSquares {
                     vec![r_hi, r_lo]
                 })
                 .collect();
-            let correction = ls.fit(&Dataset::from_rows_multi(&rows, &residuals, device)?)?;
-            let delta = to_powers_of_x(correction.model())?;
+            let correction = ls.fit(&Dataset::from_rows_multi(rows, &residuals, device)?)?;
+            let delta = self.to_powers_of_x(correction.model())?;
             let change = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
             let size = coefficients.iter().map(|v| v * v).sum::<f64>().sqrt();
-            if !change.is_finite() || change >= last {
+            if !rule.accepts(change) {
                 break;
             }
             coefficients
                 .iter_mut()
                 .zip(&delta)
                 .for_each(|(c, dc)| *c += dc);
-            last = change;
-            if change <= f64::EPSILON * size {
+            if Refinement::converged(change, size) {
                 break;
             }
         }
-        if let Some(c) = coefficients.iter().find(|c| !c.is_finite()) {
-            return Err(Error::OutOfRange {
-                what: "the polynomial's coefficients in powers of x".into(),
-                value: c.to_string(),
-                rule: format!(
-                    "x spans {shift:e} +- {scale:e}: in powers of x the coefficients leave f64's \
-                     range; the fit in u = (x - shift) / scale (fit_in_u) is still valid"
-                ),
-            });
-        }
-        let std_errors = (0..=d)
+        Ok(())
+    }
+
+    /// The standard errors in powers of x from the covariance in powers of u, `T^T C T`.
+    fn std_errors(&self, cov: Option<Vec<Vec<Option<f64>>>>) -> Vec<Option<f64>> {
+        let d = self.degree;
+        (0..=d)
             .map(|j| {
                 cov.as_ref().and_then(|cov| {
                     let var: f64 = (j..=d)
                         .map(|k| {
                             (j..=d)
-                                .map(|l| cov[k][l].map(|v| t(k, j) * v * t(l, j)))
+                                .map(|l| cov[k][l].map(|v| self.t(k, j) * v * self.t(l, j)))
                                 .sum::<Option<f64>>()
                         })
                         .sum::<Option<f64>>()?;
                     (var >= 0.0).then(|| var.sqrt())
                 })
             })
-            .collect();
-        Ok(PolynomialFit {
-            coefficients,
-            std_errors,
-            shift,
-            scale,
-            fit,
-        })
+            .collect()
     }
 }

@@ -13,7 +13,10 @@ use faer::{Conj, Mat, MatRef, Par};
 
 use super::double_double::{self as dd, Dd};
 use super::host::HostData;
-use super::solution::{ScaledSvd, Solution, max_rank, needs_refinement, numerical_rank};
+use super::refine::Refinement;
+use super::solution::{
+    ScaledSvd, Solution, column_scale, max_rank, needs_refinement, numerical_rank,
+};
 use crate::{Error, Result};
 
 /// In memory (up to 2^20 design entries): column-pivoted Householder QR of the column-scaled
@@ -33,10 +36,7 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         let solution = Solution::rank_zero((x_mean, y_mean), intercept);
         return Ok(host.finish(solution));
     }
-    let scale: Vec<f64> = norms
-        .into_iter()
-        .map(|d| if d > 0.0 { d } else { 1.0 })
-        .collect();
+    let scale = column_scale(&norms);
     let qr = faer::linalg::solvers::ColPivQr::new(host.design(&x_mean, &scale).as_ref());
     let size = n.min(m);
     let r = qr.R();
@@ -57,12 +57,7 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         max_rank(n, m, intercept),
     )?;
     // Right singular vectors of the scaled design in feature order: rows of V permuted back.
-    let mut v = Mat::<f64>::zeros(m, scaled.V().ncols());
-    for (j, &orig) in perm.iter().enumerate() {
-        for c in 0..scaled.V().ncols() {
-            v[(orig, c)] = scaled.V()[(j, c)];
-        }
-    }
+    let v = unpermute_rows(scaled.V(), &perm);
 
     let refine_full_rank = needs_refinement(n, m, &scaled_sv);
     let mut weights = vec![vec![0.0; host.k]; m];
@@ -79,10 +74,7 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         );
         if rank == m {
             let psi = back_substitute(r, &(0..m).map(|i| qty[(i, 0)]).collect::<Vec<_>>());
-            let mut w = vec![0.0; m];
-            for (j, &orig) in perm.iter().enumerate() {
-                w[orig] = psi[j] / scale[orig];
-            }
+            let w = unpermute_weights(&psi, &perm, &scale);
             let w = if refine_full_rank {
                 let preconditioner = Preconditioner {
                     qr: &qr,
@@ -112,6 +104,26 @@ pub(crate) fn qr_solve(host: &HostData, intercept: bool, rcond: Option<f64>) -> 
         sv,
     );
     Ok(host.finish(solution))
+}
+
+/// Weights in feature order from the solution `psi` of the permuted, column-scaled system.
+fn unpermute_weights(psi: &[f64], perm: &[usize], scale: &[f64]) -> Vec<f64> {
+    let mut w = vec![0.0; psi.len()];
+    for (j, &orig) in perm.iter().enumerate() {
+        w[orig] = psi[j] / scale[orig];
+    }
+    w
+}
+
+/// The rows of `v` in the original order: row `j` of `v` is row `perm[j]` of the result.
+fn unpermute_rows(v: faer::MatRef<'_, f64>, perm: &[usize]) -> Mat<f64> {
+    let mut out = Mat::<f64>::zeros(v.nrows(), v.ncols());
+    for (j, &orig) in perm.iter().enumerate() {
+        for c in 0..v.ncols() {
+            out[(orig, c)] = v[(j, c)];
+        }
+    }
+    out
 }
 
 /// What the SVDs of a QR's `R` tell about the design.
@@ -276,20 +288,19 @@ fn refine(
                 .value()
         })
         .collect();
-    let mut last_change = f64::INFINITY;
+    let mut rule = Refinement::default();
     for _ in 0..MAX_REFINE_ROUNDS {
         let defects = defects(host, t, intercept, x_mean, (&r, b, &w));
         let Correction { dr, dw, db } = preconditioner.correct(&defects, intercept, x_mean);
         let change = dw.iter().map(|d| d * d).sum::<f64>().sqrt();
         let size = w.iter().map(|d| d * d).sum::<f64>().sqrt();
-        if !change.is_finite() || change >= last_change {
-            break; // no longer converging: keep the current solution
+        if !rule.accepts(change) {
+            break;
         }
         w.iter_mut().zip(&dw).for_each(|(wj, d)| *wj += d);
         b += db;
         r.iter_mut().zip(&dr).for_each(|(ri, d)| *ri += d);
-        last_change = change;
-        if change <= f64::EPSILON * size {
+        if Refinement::converged(change, size) {
             break;
         }
     }

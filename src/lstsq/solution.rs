@@ -207,6 +207,15 @@ pub(super) fn max_rank(n: usize, m: usize, intercept: bool) -> usize {
 }
 
 /// Problems up to this many design entries are always refined (it is cheap there).
+/// The column scaling of every solver's rank decision: each centred column divided by its
+/// norm, a column of zeros (constant, or all zero) by 1.
+pub(super) fn column_scale(norms: &[f64]) -> Vec<f64> {
+    norms
+        .iter()
+        .map(|&d| if d > 0.0 { d } else { 1.0 })
+        .collect()
+}
+
 pub(super) const REFINE_ALWAYS_BELOW: usize = 1 << 20;
 /// Larger problems are refined when the column-scaled design's condition number exceeds this.
 const REFINE_ABOVE_COND: f64 = 1e4;

@@ -18,6 +18,7 @@ use faer::Mat;
 
 use super::double_double::{self as dd, Dd, column_means};
 use super::qr::{RSpectrum, back_substitute, forward_substitute_t, r_spectrum};
+use super::refine::Refinement;
 use super::row_passes::par_host_rows;
 use super::solution::{REFINE_ALWAYS_BELOW, ScaledSvd, Solution, max_rank, needs_refinement};
 use super::tsqr::Tsqr;
@@ -249,23 +250,9 @@ pub(crate) fn solve_factor(
         .collect();
     check_range(&factor.r, &factor.largest, m)?;
     if norms.iter().all(|&s| s == 0.0) {
-        // Nothing varies: every direction is null (the SVD of a zero R has nothing to say).
-        let mut solution =
-            Solution::rank_zero((factor.x_mean.clone(), factor.y_mean.clone()), intercept);
-        // Rank 0: all of Q^T y is unexplained, the rows of the X block included.
-        let sums = (0..k)
-            .map(|t| {
-                let dropped = (0..m).map(|i| c(i, m + t) * c(i, m + t)).sum();
-                factor.sums_of_squares(m, t, dropped)
-            })
-            .unzip();
-        solution.sums_of_squares = Some(sums);
-        return Ok(solution);
+        return Ok(rank_zero(&factor));
     }
-    let scale: Vec<f64> = norms
-        .iter()
-        .map(|&s| if s > 0.0 { s } else { 1.0 })
-        .collect();
+    let scale = super::solution::column_scale(&norms);
     let r_scaled = Mat::from_fn(m, m, |i, j| if j >= i { c(i, j) / scale[j] } else { 0.0 });
     let max_rank = max_rank(n, m, intercept).min(factor.rank_cap);
     let RSpectrum {
@@ -328,6 +315,24 @@ pub(crate) fn solve_factor(
     Ok(solution)
 }
 
+/// The solution where nothing varies: every direction is null (the SVD of a zero `R` has
+/// nothing to say), and all of `Q^T y` is unexplained, the rows of the X block included.
+fn rank_zero(factor: &Factor) -> Solution {
+    let intercept = factor.lead == 1;
+    let (m, k) = (factor.x_mean.len(), factor.y_mean.len());
+    let c = |i: usize, j: usize| factor.centred(i, j);
+    let mut solution =
+        Solution::rank_zero((factor.x_mean.clone(), factor.y_mean.clone()), intercept);
+    let sums = (0..k)
+        .map(|t| {
+            let dropped = (0..m).map(|i| c(i, m + t) * c(i, m + t)).sum();
+            factor.sums_of_squares(m, t, dropped)
+        })
+        .unzip();
+    solution.sums_of_squares = Some(sums);
+    solution
+}
+
 /// `largest[j] = max(largest[j], |v - shift[j]|)` over the rows of a row-major chunk, written
 /// for the compiler to vectorise (slices zipped, a plain comparison: the data are finite).
 fn fold_largest(largest: &mut [f64], values: &[f64], shift: &[f64]) {
@@ -378,6 +383,9 @@ fn check_range(r: &[f64], largest: &[f64], m: usize) -> Result<()> {
     Ok(())
 }
 
+/// Rounds of the streamed refinement at most: each is a pass over the data.
+const MAX_STREAMED_REFINE: usize = 6;
+
 /// Corrected semi-normal equations: `w += D^-1 R^-1 R^-T D^-1 Z^T r`, with `r = y - b - X w`
 /// and `Z^T r` in double-double, streamed from the device; stops when the correction stops
 /// shrinking (at most 6 rounds).
@@ -391,8 +399,8 @@ fn refine_seminormal(
     mut w: Vec<f64>,
 ) -> Result<Vec<f64>> {
     let (m, k) = data.widths();
-    let mut last = f64::INFINITY;
-    for _ in 0..6 {
+    let mut rule = Refinement::default();
+    for _ in 0..MAX_STREAMED_REFINE {
         let b = if intercept {
             y_mean - dd::dot(x_mean.iter().copied(), w.iter().copied())
         } else {
@@ -427,12 +435,11 @@ fn refine_seminormal(
         let d = back_substitute(r_scaled, &h);
         let dw: Vec<f64> = d.iter().zip(scale).map(|(dj, s)| dj / s).collect();
         let change = dw.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if !change.is_finite() || change >= last {
+        if !rule.accepts(change) {
             break;
         }
         w.iter_mut().zip(&dw).for_each(|(wj, dj)| *wj += dj);
-        last = change;
-        if change <= f64::EPSILON * w.iter().map(|x| x * x).sum::<f64>().sqrt() {
+        if Refinement::converged(change, w.iter().map(|x| x * x).sum::<f64>().sqrt()) {
             break;
         }
     }

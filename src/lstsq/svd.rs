@@ -26,10 +26,7 @@ pub(crate) fn svd_solve(host: &HostData, intercept: bool, rcond: Option<f64>) ->
     let solution = if norms.iter().all(|&d| d == 0.0) {
         Solution::rank_zero((x_mean, y_mean), intercept)
     } else {
-        let scale: Vec<f64> = norms
-            .into_iter()
-            .map(|d| if d > 0.0 { d } else { 1.0 })
-            .collect();
+        let scale = super::solution::column_scale(&norms);
         let svd_err = |e| {
             Error::Numerical(format!(
                 "the SVD of the {n} x {m} centred, column-scaled design did not converge \
