@@ -136,30 +136,14 @@ pub fn cpu(precision: Precision) -> Result<Device> {
 /// # Ok::<(), linfit::Error>(())
 /// ```
 pub fn from_name(name: &str, precision: Precision) -> Result<Device> {
-    let lower = name.trim().to_ascii_lowercase();
-    let (backend, index) = match lower.split_once(':') {
-        Some((backend, index)) => {
-            let index: usize = index.parse().map_err(|_| Error::Device {
-                name: name.into(),
-                reason: format!("{index:?} is not a device index (expected e.g. `cuda:1`)"),
-            })?;
-            (backend, Some(index))
-        }
-        None => (lower.as_str(), None),
-    };
+    let (backend, index) = parse_name(name)?;
     let missing = |feature: &str| Error::Device {
         name: name.into(),
         reason: format!(
             "this build of linfit has no {feature} backend: enable the `{feature}` cargo feature"
         ),
     };
-    if index.is_some() && backend != "cuda" {
-        return Err(Error::Device {
-            name: name.into(),
-            reason: "only `cuda` takes a device index".into(),
-        });
-    }
-    match backend {
+    match backend.as_str() {
         "cpu" => cpu(precision),
         "flex" => {
             #[cfg(feature = "flex")]
@@ -208,6 +192,7 @@ pub fn from_name(name: &str, precision: Precision) -> Result<Device> {
             }
             #[cfg(not(feature = "cuda"))]
             {
+                let _ = index;
                 Err(missing("cuda"))
             }
         }
@@ -216,6 +201,28 @@ pub fn from_name(name: &str, precision: Precision) -> Result<Device> {
             reason: "unknown device: expected cpu, flex, ndarray, wgpu, cuda or cuda:N".into(),
         }),
     }
+}
+
+/// A device name's backend (lower case, spaces trimmed) and index (`cuda:N`).
+fn parse_name(name: &str) -> Result<(String, Option<usize>)> {
+    let lower = name.trim().to_ascii_lowercase();
+    let (backend, index) = match lower.split_once(':') {
+        Some((backend, index)) => {
+            let index: usize = index.parse().map_err(|_| Error::Device {
+                name: name.into(),
+                reason: format!("{index:?} is not a device index (expected e.g. `cuda:1`)"),
+            })?;
+            (backend, Some(index))
+        }
+        None => (lower.as_str(), None),
+    };
+    if index.is_some() && backend != "cuda" {
+        return Err(Error::Device {
+            name: name.into(),
+            reason: "only `cuda` takes a device index".into(),
+        });
+    }
+    Ok((backend.to_string(), index))
 }
 
 /// Whether the NVIDIA driver can serve CUDA device `index`: its library loads, `cuInit`

@@ -133,25 +133,7 @@ impl RowsReader {
         let opened = FileStamp::of(path)?;
         let file = super::files::open_regular(path)?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut fixed = [0u8; 40];
-        reader
-            .read_exact(&mut fixed)
-            .map_err(|_| bad("not a linfit row file (too short for its header)".into()))?;
-        if &fixed[..7] != MAGIC {
-            return Err(bad(
-                "not a linfit row file (no LFROWS header): write one with Dataset::save_rows or \
-                 data::convert_csv"
-                    .into(),
-            ));
-        }
-        let version = fixed[7];
-        if version != 1 && version != VERSION {
-            return Err(bad(format!(
-                "a row file of format version {version}, which this linfit ({}) does not read \
-                 (it reads 1 and {VERSION})",
-                env!("CARGO_PKG_VERSION")
-            )));
-        }
+        let (fixed, version) = read_fixed(&mut reader, &bad)?;
         let trailer = if version == 1 { 0 } else { TRAILER };
         let word = |i: usize| u64::from_le_bytes(fixed[8 + 8 * i..16 + 8 * i].try_into().unwrap());
         let (n, m, k, names_len) = (word(0), word(1), word(2), word(3));
@@ -178,20 +160,14 @@ impl RowsReader {
                 opened.len()
             )));
         }
-        let data_crc = if version == 1 {
-            None
-        } else {
-            let (header_crc, data_crc) = read_trailer(&mut reader, opened.len(), header)
-                .map_err(|e| bad(format!("its checksums cannot be read: {e}")))?;
-            let mut hasher = crc32fast::Hasher::new();
-            hasher.update(&fixed);
-            hasher.update(&names);
-            if hasher.finalize() != header_crc {
-                return Err(bad(
-                    "the header (shape or column names) is damaged: its checksum differs".into(),
-                ));
-            }
-            Some(data_crc)
+        let data_crc = match version {
+            1 => None,
+            _ => Some(checked_trailer(
+                &mut reader,
+                (opened.len(), header),
+                (&fixed, &names),
+                &bad,
+            )?),
         };
         let names: HeaderNames = serde_json::from_slice(&names)
             .map_err(|e| bad(format!("the names are not valid JSON: {e}")))?;
@@ -213,6 +189,55 @@ impl RowsReader {
             data_crc,
         })
     }
+}
+
+/// The header's 40 fixed bytes (magic, version, shape) and its format version, checked.
+fn read_fixed(
+    reader: &mut BufReader<std::fs::File>,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<([u8; 40], u8)> {
+    let mut fixed = [0u8; 40];
+    reader
+        .read_exact(&mut fixed)
+        .map_err(|_| bad("not a linfit row file (too short for its header)".into()))?;
+    if &fixed[..7] != MAGIC {
+        return Err(bad(
+            "not a linfit row file (no LFROWS header): write one with Dataset::save_rows or \
+             data::convert_csv"
+                .into(),
+        ));
+    }
+    let version = fixed[7];
+    if version != 1 && version != VERSION {
+        return Err(bad(format!(
+            "a row file of format version {version}, which this linfit ({}) does not read \
+             (it reads 1 and {VERSION})",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    Ok((fixed, version))
+}
+
+/// The data's checksum from the trailer of a file of `len` bytes whose data start at
+/// `header`, once the header's own checksum (of its fixed bytes and names) is checked; leaves
+/// `reader` at the first data byte.
+fn checked_trailer(
+    reader: &mut BufReader<std::fs::File>,
+    (len, header): (u64, u64),
+    (fixed, names): (&[u8], &[u8]),
+    bad: &dyn Fn(String) -> Error,
+) -> Result<u32> {
+    let (header_crc, data_crc) = read_trailer(reader, len, header)
+        .map_err(|e| bad(format!("its checksums cannot be read: {e}")))?;
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(fixed);
+    hasher.update(names);
+    if hasher.finalize() != header_crc {
+        return Err(bad(
+            "the header (shape or column names) is damaged: its checksum differs".into(),
+        ));
+    }
+    Ok(data_crc)
 }
 
 /// The trailer's two checksums (header, data) of a file of `len` bytes, leaving `reader` at

@@ -12,7 +12,7 @@ use crate::float::scale2;
 use crate::model::LinearModel;
 use crate::{Error, Result};
 
-/// The result of [`LeastSquares::fit`]: the model and what the solver learned about the design.
+/// The result of [`LeastSquares::fit`](super::LeastSquares::fit): the model and what the solver learned about the design.
 #[derive(Debug)]
 pub struct LeastSquaresFit {
     pub(super) model: LinearModel,

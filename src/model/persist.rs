@@ -136,6 +136,118 @@ fn precision_label(precision: Option<Precision>) -> &'static str {
     }
 }
 
+/// A model of zeros of the shape asked for (`[n_features, n_targets]`, a bias or not), for
+/// [`LinearModel::load`] to read the file at `shown` (`file_len` bytes) into.
+///
+/// # Errors
+/// [`Error::EmptyData`] for no features or no targets; [`Error::Load`] for a shape whose values
+/// the file is too small to hold.
+fn zeros_to_load(
+    shown: &str,
+    file_len: u64,
+    [n_features, n_targets]: [usize; 2],
+    bias: bool,
+    device: &Device,
+) -> Result<LinearModel> {
+    if n_features == 0 || n_targets == 0 {
+        return Err(Error::EmptyData {
+            what: "a model to load needs at least one feature and one target".into(),
+        });
+    }
+    // The file must at least hold the values asked for (4 bytes each in f32): checked before
+    // anything of that size is allocated.
+    let n_weights = checked_size("weights", n_features, n_targets)?;
+    let n_values = n_weights.saturating_add(if bias { n_targets } else { 0 });
+    if (n_values as u128) * 4 > u128::from(file_len) {
+        return Err(Error::Load {
+            path: shown.to_string(),
+            message: format!(
+                "a model with {n_features} features and {n_targets} targets has {n_values} \
+                 values, more than this {file_len}-byte file can hold"
+            ),
+            source: None,
+        });
+    }
+    let mut zeros = try_values("weights", n_weights)?;
+    zeros.resize(n_weights, 0.0);
+    let bias_zeros = vec![0.0; n_targets];
+    LinearModel::from_values(n_features, &zeros, bias.then_some(&bias_zeros[..]), device)
+}
+
+/// Reads the tensors of the burnpack file at `path` into `model`; an error unless the file
+/// holds exactly a weight of `[n_features, n_targets]` and, when `bias`, a bias.
+fn load_tensors(
+    model: &mut LinearModel,
+    path: &Path,
+    shown: &str,
+    [n_features, n_targets]: [usize; 2],
+    bias: bool,
+) -> Result<()> {
+    let mut store = BurnpackStore::from_file(path).auto_extension(false);
+    let result = model.load_from(&mut store).map_err(|e| Error::Load {
+        path: shown.to_string(),
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    })?;
+    if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
+        let mut problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
+        problems.extend(result.missing.iter().map(|(p, _)| format!("missing {p}")));
+        problems.extend(result.unused.iter().map(|p| format!("unexpected {p}")));
+        return Err(Error::Load {
+            path: shown.to_string(),
+            message: format!(
+                "the file does not hold a model with {n_features} features, {n_targets} targets and {} bias: {}",
+                if bias { "a" } else { "no" },
+                problems.join("; ")
+            ),
+            source: None,
+        });
+    }
+    Ok(())
+}
+
+/// The loaded model: `model`'s values copied into a new model on `device`, with the names the
+/// file records (`names`, from [`verify_checksum`]).
+fn copy_loaded(
+    model: &LinearModel,
+    shown: &str,
+    n_features: usize,
+    device: &Device,
+    (feature_names, target_names): SavedNames,
+) -> Result<LinearModel> {
+    // Burn reads tensor data from the file lazily: copy the values now, so that the model
+    // does not depend on the file staying in place, and so that a file whose data region is
+    // damaged fails here, as an error (Burn panics inside its lazy read; that panic is
+    // caught and reported).
+    let values = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (model.try_weights(), model.try_bias())
+    }));
+    match values {
+        // An f64 file on an f32 device: values beyond f32's range arrive as infinities.
+        Ok((Ok(w), Ok(b))) => LinearModel::from_values(n_features, &w, b.as_deref(), device)
+            .and_then(|model| model.with_saved_names(feature_names, target_names))
+            .map_err(|e| Error::Load {
+                path: shown.to_string(),
+                message: format!(
+                    "the saved values do not fit this device's precision \
+                     ({:?}): {e}",
+                    crate::device::precision(device)
+                ),
+                source: Some(Box::new(e)),
+            }),
+        Ok((Err(e), _)) | Ok((_, Err(e))) => Err(Error::Load {
+            path: shown.to_string(),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }),
+        Err(_) => Err(Error::Load {
+            path: shown.to_string(),
+            message: "the tensor data could not be read (truncated or damaged file)".into(),
+            source: None,
+        }),
+    }
+}
+
 impl LinearModel {
     /// Saves the parameters in Burn's burnpack format at `path` (exactly that path; overwritten
     /// if it exists), in the model's precision.
@@ -211,82 +323,11 @@ impl LinearModel {
         let path = path.as_ref();
         let shown = path.display().to_string();
         let file_len = regular_file_len(path)?;
-        let (feature_names, target_names) = verify_checksum(path)?;
-        if n_features == 0 || n_targets == 0 {
-            return Err(Error::EmptyData {
-                what: "a model to load needs at least one feature and one target".into(),
-            });
-        }
-        // The file must at least hold the values asked for (4 bytes each in f32): checked before
-        // anything of that size is allocated.
-        let n_weights = checked_size("weights", n_features, n_targets)?;
-        let n_values = n_weights.saturating_add(if bias { n_targets } else { 0 });
-        if (n_values as u128) * 4 > u128::from(file_len) {
-            return Err(Error::Load {
-                path: shown,
-                message: format!(
-                    "a model with {n_features} features and {n_targets} targets has {n_values} \
-                     values, more than this {file_len}-byte file can hold"
-                ),
-                source: None,
-            });
-        }
-        let mut zeros = try_values("weights", n_weights)?;
-        zeros.resize(n_weights, 0.0);
-        let bias_zeros = vec![0.0; n_targets];
-        let mut model =
-            LinearModel::from_values(n_features, &zeros, bias.then_some(&bias_zeros[..]), device)?;
-        let mut store = BurnpackStore::from_file(path).auto_extension(false);
-        let result = model.load_from(&mut store).map_err(|e| Error::Load {
-            path: shown.clone(),
-            message: e.to_string(),
-            source: Some(Box::new(e)),
-        })?;
-        if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
-            let mut problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
-            problems.extend(result.missing.iter().map(|(p, _)| format!("missing {p}")));
-            problems.extend(result.unused.iter().map(|p| format!("unexpected {p}")));
-            return Err(Error::Load {
-                path: shown,
-                message: format!(
-                    "the file does not hold a model with {n_features} features, {n_targets} targets and {} bias: {}",
-                    if bias { "a" } else { "no" },
-                    problems.join("; ")
-                ),
-                source: None,
-            });
-        }
-        // Burn reads tensor data from the file lazily: copy the values now, so that the model
-        // does not depend on the file staying in place, and so that a file whose data region is
-        // damaged fails here, as an error (Burn panics inside its lazy read; that panic is
-        // caught and reported).
-        let values = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            (model.try_weights(), model.try_bias())
-        }));
-        match values {
-            // An f64 file on an f32 device: values beyond f32's range arrive as infinities.
-            Ok((Ok(w), Ok(b))) => LinearModel::from_values(n_features, &w, b.as_deref(), device)
-                .and_then(|model| model.with_saved_names(feature_names, target_names))
-                .map_err(|e| Error::Load {
-                    path: shown.clone(),
-                    message: format!(
-                        "the saved values do not fit this device's precision \
-                         ({:?}): {e}",
-                        crate::device::precision(device)
-                    ),
-                    source: Some(Box::new(e)),
-                }),
-            Ok((Err(e), _)) | Ok((_, Err(e))) => Err(Error::Load {
-                path: shown,
-                message: e.to_string(),
-                source: Some(Box::new(e)),
-            }),
-            Err(_) => Err(Error::Load {
-                path: shown,
-                message: "the tensor data could not be read (truncated or damaged file)".into(),
-                source: None,
-            }),
-        }
+        let names = verify_checksum(path)?;
+        let shape = [n_features, n_targets];
+        let mut model = zeros_to_load(&shown, file_len, shape, bias, device)?;
+        load_tensors(&mut model, path, &shown, shape, bias)?;
+        copy_loaded(&model, &shown, n_features, device, names)
     }
 
     /// The coefficients as plain data.
