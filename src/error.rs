@@ -2,7 +2,7 @@
 
 use burn::tensor::TensorReadError;
 
-use crate::device::Precision;
+use crate::precision::Precision;
 
 /// Result of every fallible linfit function.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -139,6 +139,7 @@ pub mod model;
 pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod precision;
 pub mod prelude;
 pub mod schedule;
 pub mod sgd_regressor;

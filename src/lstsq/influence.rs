@@ -320,10 +320,10 @@ impl LeastSquaresFit {
         }
         let intercept = usize::from(self.intercept);
         let k = self.model.n_targets();
-        let eps = match self.model.weight_param().val().dtype() {
-            burn::tensor::DType::F64 => f64::EPSILON,
-            _ => f64::from(f32::EPSILON),
-        };
+        let eps = self
+            .model
+            .precision()
+            .map_or(f64::EPSILON, crate::Precision::epsilon);
         let abs = |v: Vec<f64>| v.into_iter().map(f64::abs).collect::<Vec<f64>>();
         Ok(Shared {
             eps,
