@@ -197,6 +197,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A data file (CSV or row file) that cannot be used as it is: not a row file, damaged or
+    /// truncated, or changed while (or between passes when) it was read. A bad cell of a CSV
+    /// file is [`Error::Csv`], with its line and column.
+    #[error("data file {path}: {message}")]
+    DataFile {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+        /// The cause, when another error caused it.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// A saved model does not fit: wrong shape, missing parameters, corrupt file.
     #[error("cannot load a model from {path}: {message}")]
     Load {

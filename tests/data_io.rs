@@ -659,7 +659,7 @@ fn a_damaged_row_file_is_refused_not_fitted() {
         std::fs::write(&path, &damaged).unwrap();
         for (reader, result) in readers(&path) {
             match result {
-                Err(Error::Load { message, .. }) => assert!(
+                Err(Error::DataFile { message, .. }) => assert!(
                     message.contains("damaged") || message.contains("truncated"),
                     "{what}, {reader}: {message}"
                 ),

@@ -218,13 +218,13 @@ impl CsvChunks {
     /// checked to be as it was when opened (same size and modification time, every byte read).
     ///
     /// # Errors
-    /// [`Error::Load`] when the file changed, grew or shrank while it was read.
+    /// [`Error::DataFile`] when the file changed, grew or shrank while it was read.
     pub(crate) fn finish(self) -> Result<(u32, u64)> {
         let hashing = self.reader.into_inner().inner;
         let (crc, bytes) = (hashing.hasher.finalize(), hashing.bytes);
         let now = FileStamp::of(&self.path)?;
         if now != self.opened || bytes != self.opened.len {
-            return Err(Error::Load {
+            return Err(Error::DataFile {
                 path: self.source.path,
                 message: format!(
                     "the file changed while it was read ({} bytes when opened, {} read, {} now): \
@@ -494,7 +494,7 @@ mod tests {
             .write_all(b"5,6\n")
             .unwrap();
         while reader.next_chunk(100).unwrap().is_some() {}
-        assert!(matches!(reader.finish(), Err(Error::Load { .. })));
+        assert!(matches!(reader.finish(), Err(Error::DataFile { .. })));
 
         // Truncated between chunks (the reader's buffer may hold the start of the file).
         let path = file("shrink.csv", 100_000);
@@ -507,7 +507,7 @@ mod tests {
             .set_len(300_000)
             .unwrap();
         while let Ok(Some(_)) = reader.next_chunk(1000) {}
-        assert!(matches!(reader.finish(), Err(Error::Load { .. })));
+        assert!(matches!(reader.finish(), Err(Error::DataFile { .. })));
 
         // Unchanged: its bytes' checksum, the same on a second read.
         let path = file("same.csv", 1000);

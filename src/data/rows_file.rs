@@ -121,11 +121,11 @@ impl RowsReader {
     /// Opens a row file and checks its header and length.
     ///
     /// # Errors
-    /// [`Error::Io`] when it cannot be read; [`Error::Load`] for another kind of file, a
+    /// [`Error::Io`] when it cannot be read; [`Error::DataFile`] for another kind of file, a
     /// damaged header, or a length other than the header promises (a truncated file).
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let shown = path.display().to_string();
-        let bad = |message: String| Error::Load {
+        let bad = |message: String| Error::DataFile {
             path: shown.clone(),
             message,
             source: None,
@@ -342,7 +342,7 @@ impl ChunkReader for RowsReader {
     fn finish(self: Box<Self>) -> Result<(u32, u64)> {
         let now = FileStamp::of(&self.path)?;
         if now != self.opened {
-            return Err(Error::Load {
+            return Err(Error::DataFile {
                 path: self.shown,
                 message: "the file changed while it was read: nothing fitted on it is returned"
                     .into(),
@@ -351,7 +351,7 @@ impl ChunkReader for RowsReader {
         }
         let crc = self.hasher.finalize();
         if self.data_crc.is_some_and(|stated| stated != crc) {
-            return Err(Error::Load {
+            return Err(Error::DataFile {
                 path: self.shown,
                 message: "the data are damaged: their checksum differs from the one the file \
                           was written with (nothing fitted on them is returned); write the \
@@ -480,7 +480,7 @@ impl Dataset {
     /// `device`'s precision, with its column names.
     ///
     /// # Errors
-    /// [`Error::Load`] for another kind of file or a truncated one, [`Error::NonFinite`] for a
+    /// [`Error::DataFile`] for another kind of file or a truncated one, [`Error::NonFinite`] for a
     /// NaN or infinite value; as [`Dataset::from_flat`].
     pub fn from_rows_file(path: impl AsRef<Path>, device: &burn::tensor::Device) -> Result<Self> {
         let mut reader = RowsReader::open(path.as_ref())?;
@@ -505,7 +505,7 @@ impl Dataset {
 ///
 /// # Errors
 /// As [`Dataset::from_csv`] for the CSV file (a bad cell names its line and column);
-/// [`Error::Io`] when the row file cannot be written; [`Error::Load`] when the CSV file changes
+/// [`Error::Io`] when the row file cannot be written; [`Error::DataFile`] when the CSV file changes
 /// while it is read.
 pub fn convert_csv(
     csv_path: impl AsRef<Path>,

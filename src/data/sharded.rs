@@ -247,7 +247,7 @@ impl ShardedDataset {
     ///
     /// # Errors
     /// As [`Dataset::from_csv`] for the file (a bad cell names its line and column), as
-    /// [`split`](Self::split) for the devices; [`Error::Load`] when the file changes between the
+    /// [`split`](Self::split) for the devices; [`Error::DataFile`] when the file changes between the
     /// two passes.
     pub fn from_csv(
         path: impl AsRef<Path>,
@@ -303,7 +303,7 @@ impl ShardedDataset {
         let rows = reader.rows_read();
         let second = reader.finish()?;
         if rows != n || second != first {
-            return Err(Error::Load {
+            return Err(Error::DataFile {
                 path: path.display().to_string(),
                 message: "the file changed between the pass that counted its rows and the pass \
                           that loaded them"

@@ -180,7 +180,7 @@ impl FileRows {
         match self.first_pass {
             None => self.first_pass = Some((rows, crc, bytes)),
             Some(first) if first != (rows, crc, bytes) => {
-                return Err(Error::Load {
+                return Err(Error::DataFile {
                     path,
                     message: format!(
                         "the file changed between two passes of the fit ({} rows and {} bytes \
@@ -220,7 +220,7 @@ impl LeastSquares {
     /// [`Error::InvalidHyperparameter`] for `alpha > 0`: files are fitted by ordinary least
     /// squares (load the data and use [`fit`](Self::fit) for ridge);
     /// As [`Dataset::from_csv`] for the file (a bad cell names its line and column) and as
-    /// [`fit`](Self::fit); [`Error::Load`] when the file changes while it is read or between
+    /// [`fit`](Self::fit); [`Error::DataFile`] when the file changes while it is read or between
     /// two passes (nothing fitted on part of it is returned).
     pub fn fit_csv(
         &self,
@@ -237,7 +237,7 @@ impl LeastSquares {
     /// of the disk instead of the speed of parsing text. Its columns are named as the file says.
     ///
     /// # Errors
-    /// [`Error::Load`] for a file that is not a row file, is truncated, or changes while it is
+    /// [`Error::DataFile`] for a file that is not a row file, is truncated, or changes while it is
     /// read; [`Error::NonFinite`] for a NaN or infinite value (its row and column); as
     /// [`fit`](Self::fit).
     pub fn fit_rows(
@@ -282,7 +282,7 @@ impl LeastSquares {
             return self.fit(&data);
         }
         let (features, targets) = rows.names().clone();
-        let header_error = |e: Error| Error::Load {
+        let header_error = |e: Error| Error::DataFile {
             path: path.display().to_string(),
             message: format!("its header cannot name the columns: {e}"),
             source: Some(Box::new(e)),

@@ -229,7 +229,7 @@ impl LeastSquaresFit {
     /// [`LeastSquares::fit_csv`]: super::LeastSquares::fit_csv
     ///
     /// # Errors
-    /// As [`influence`](Self::influence); [`Error::Csv`] or [`Error::Load`] for the data file
+    /// As [`influence`](Self::influence); [`Error::Csv`] or [`Error::DataFile`] for the data file
     /// (as [`LeastSquares::fit_csv`]); [`Error::Io`] when `out` cannot be written.
     pub fn write_influence_csv(
         &self,

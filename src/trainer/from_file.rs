@@ -53,7 +53,7 @@ impl FileBatches {
         let reader = format.open(path)?;
         let widths = reader.widths();
         let (features, target_names) = reader.names();
-        let header_error = |e: Error| Error::Load {
+        let header_error = |e: Error| Error::DataFile {
             path: path.display().to_string(),
             message: format!("its header cannot name the columns: {e}"),
             source: Some(Box::new(e)),
@@ -139,7 +139,7 @@ impl FileBatches {
                 self.first_pass = Some((rows, crc, bytes));
                 Ok(())
             }
-            Some(first) if first != (rows, crc, bytes) => Err(Error::Load {
+            Some(first) if first != (rows, crc, bytes) => Err(Error::DataFile {
                 path,
                 message: format!(
                     "the file changed during training ({} rows and {} bytes at the first pass, \

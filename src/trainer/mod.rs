@@ -137,7 +137,7 @@ impl Trainer {
     ///
     /// # Errors
     /// As [`fit_with`](Self::fit_with), as [`Dataset::from_csv`] for the file (a bad cell names
-    /// its line and column), [`Error::Load`] when the file changes during training.
+    /// its line and column), [`Error::DataFile`] when the file changes during training.
     pub fn fit_csv(
         &self,
         model: LinearModel,
@@ -155,7 +155,7 @@ impl Trainer {
     /// speed of the disk instead of the speed of parsing text.
     ///
     /// # Errors
-    /// As [`fit_csv`](Self::fit_csv); [`Error::Load`] for a file that is not a row file or is
+    /// As [`fit_csv`](Self::fit_csv); [`Error::DataFile`] for a file that is not a row file or is
     /// truncated.
     pub fn fit_rows(
         &self,
