@@ -16,6 +16,12 @@ pub(crate) use rows_file::{ChunkReader, FileFormat};
 
 /// Values (features and targets) per chunk when files are read in chunks: 8 MiB of f64.
 pub(crate) const MAX_CHUNK_VALUES: usize = 1 << 20;
+
+/// Rows per chunk of a file pass over rows of `m` features and `k` targets: as many as
+/// [`MAX_CHUNK_VALUES`] holds, at least one.
+pub(crate) fn chunk_rows(m: usize, k: usize) -> usize {
+    (MAX_CHUNK_VALUES / (m + k).max(1)).max(1)
+}
 pub(crate) use names::Names;
 pub use sharded::{DEFAULT_SHARD_TIMEOUT, ShardedDataset};
 pub(crate) use sharded::{ShardWorkers, index_tensor};

@@ -466,7 +466,7 @@ impl Dataset {
             let io = |e: std::io::Error| Error::io(path, e);
             let mut out = RowsWriter::new(file, (self.feature_names(), self.target_names()));
             out.start().map_err(io)?;
-            let step = (crate::data::MAX_CHUNK_VALUES / (m + k)).max(1);
+            let step = crate::data::chunk_rows(m, k);
             for start in (0..self.n_samples()).step_by(step) {
                 let end = (start + step).min(self.n_samples());
                 let (x, y) = self.rows(start, end);
@@ -520,7 +520,7 @@ pub fn convert_csv(
         let mut out = RowsWriter::new(file, (&features, &target_names));
         out.start().map_err(io)?;
         let (m, k) = reader.widths();
-        let step = (crate::data::MAX_CHUNK_VALUES / (m + k)).max(1);
+        let step = crate::data::chunk_rows(m, k);
         while let Some(chunk) = reader.next_chunk(step)? {
             out.rows(&chunk.features, &chunk.targets).map_err(io)?;
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::{Dataset, FileFormat, MAX_CHUNK_VALUES, Names, check_dims};
+use super::{Dataset, FileFormat, Names, check_dims};
 use crate::device::{device_precision, read_f64};
 use crate::float::scale2;
 use crate::{Error, Result};
@@ -206,7 +206,7 @@ impl ShardedDataset {
     ) -> Result<ShardedDataset> {
         let (n, m, k) = (data.n_samples(), data.n_features(), data.n_targets());
         check_devices(devices, n)?;
-        let chunk_rows = (MAX_CHUNK_VALUES / (m + k)).max(1);
+        let chunk_rows = super::chunk_rows(m, k);
         let mut shards = Vec::with_capacity(devices.len());
         let mut start = 0;
         let sizes = block_sizes(n, devices.len());
@@ -259,7 +259,7 @@ impl ShardedDataset {
         // Pass 1: the rows and the file's checksum.
         let mut reader = format.open(path)?;
         let (m, k) = reader.widths();
-        let chunk_rows = (MAX_CHUNK_VALUES / (m + k)).max(1);
+        let chunk_rows = super::chunk_rows(m, k);
         while reader.next_chunk(chunk_rows)?.is_some() {}
         let n = reader.rows_read();
         let first = reader.finish()?;

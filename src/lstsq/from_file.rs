@@ -8,7 +8,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::streamed_qr::{self, RankRule, RowSource};
 use super::{About, Covariance, LeastSquares, LeastSquaresFit, Solver, Weighting, robust};
-use crate::data::{ChunkReader, FileFormat, MAX_CHUNK_VALUES, RowChunk};
+use crate::data::{ChunkReader, FileFormat, RowChunk};
 use crate::data::{Dataset, Names};
 use crate::{Error, Result};
 use burn::tensor::Device;
@@ -55,7 +55,7 @@ impl FileRows {
     }
 
     fn chunk_rows(&self) -> usize {
-        (MAX_CHUNK_VALUES / (self.widths.0 + self.widths.1).max(1)).max(1)
+        crate::data::chunk_rows(self.widths.0, self.widths.1)
     }
 }
 

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha12Rng;
 
 use super::{Batch, BatchTensors, Divergence, Gradients, TrainSource, TrainerConfig};
-use crate::data::{ChunkReader, FileFormat, MAX_CHUNK_VALUES, Names, RowChunk};
+use crate::data::{ChunkReader, FileFormat, Names, RowChunk};
 use crate::device::{device_precision, read_scalar};
 use crate::loss::Loss;
 use crate::model::LinearModel;
@@ -66,7 +66,7 @@ impl FileBatches {
         model.check_names("training on a file", &names.0, &names.1)?;
         let device = model.device();
         device_precision(&device)?;
-        let per_chunk = (MAX_CHUNK_VALUES / (widths.0 + widths.1)).max(1);
+        let per_chunk = crate::data::chunk_rows(widths.0, widths.1);
         let chunk_rows = match cfg.batch_size {
             Some(b) => per_chunk.div_ceil(b).max(1) * b,
             None => per_chunk,
