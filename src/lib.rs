@@ -144,6 +144,7 @@ pub mod prelude;
 pub mod schedule;
 pub mod sgd_regressor;
 mod standardize;
+mod stopping;
 mod text;
 pub mod trainer;
 

@@ -9,6 +9,7 @@ use super::learning_rate::{LearningRate, Schedule};
 use super::penalty::Penalty;
 use super::regressor::TargetState;
 use super::weight_vector::{Norms, WeightVector, dot};
+use crate::stopping::StoppingRule;
 use crate::{Error, Result};
 
 const MAX_DLOSS: f64 = 1e12;
@@ -63,13 +64,6 @@ struct Sgd<'w> {
     eta_next: f64,
 }
 
-/// The stopping rule's memory from epoch to epoch.
-struct Stopping {
-    no_improvement: usize,
-    best_objective: f64,
-    best_score: f64,
-}
-
 impl Epochs<'_> {
     /// Up to `max_iter` epochs from `state`; on success `state` holds the new weights,
     /// intercepts and counters. On an overflow the error ([`Error::Diverged`]), and `state` is
@@ -108,11 +102,7 @@ impl Epochs<'_> {
         } else {
             Vec::new()
         };
-        let mut stopping = Stopping {
-            no_improvement: 0,
-            best_objective: f64::INFINITY,
-            best_score: f64::NEG_INFINITY,
-        };
+        let mut stopping = StoppingRule::new(rules.tol, self.config.n_iter_no_change);
         let mut epoch = 0;
         let mut overflow = false;
         while epoch < self.max_iter {
@@ -283,37 +273,20 @@ impl Epochs<'_> {
     fn stops(
         &self,
         sgd: &mut Sgd<'_>,
-        stopping: &mut Stopping,
+        stopping: &mut StoppingRule,
         rules: &Rules,
         objective_sum: f64,
     ) -> bool {
         let c = self.config;
-        let tol = rules.tol;
-        if let Some(mask) = self.validation {
-            let score = self.validation_r2(&sgd.w, sgd.intercept, mask);
-            if score < stopping.best_score + tol {
-                stopping.no_improvement += 1;
-            } else {
-                stopping.no_improvement = 0;
-            }
-            if score > stopping.best_score {
-                stopping.best_score = score;
-            }
-        } else {
-            let objective = objective_sum / rules.train_count;
-            if objective > stopping.best_objective - tol {
-                stopping.no_improvement += 1;
-            } else {
-                stopping.no_improvement = 0;
-            }
-            if objective < stopping.best_objective {
-                stopping.best_objective = objective;
-            }
-        }
-        if stopping.no_improvement >= c.n_iter_no_change {
+        // A score to maximise is watched negated (the same comparisons, exactly).
+        let watched = match self.validation {
+            Some(mask) => -self.validation_r2(&sgd.w, sgd.intercept, mask),
+            None => objective_sum / rules.train_count,
+        };
+        if stopping.update(watched) {
             if c.learning_rate == LearningRate::Adaptive && sgd.eta > 1e-6 {
                 sgd.eta /= 5.0;
-                stopping.no_improvement = 0;
+                stopping.reset();
             } else {
                 return true;
             }

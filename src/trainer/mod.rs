@@ -13,7 +13,6 @@ mod from_file;
 mod in_memory;
 mod sharded;
 mod source;
-mod stopping;
 mod train_loop;
 
 use core::ops::ControlFlow;

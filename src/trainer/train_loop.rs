@@ -10,7 +10,6 @@ use burn::tensor::Tensor;
 
 use super::divergence::{DIVERGENCE_CHECK_EVERY, Divergence};
 use super::source::{Batch, TrainSource};
-use super::stopping::StoppingRule;
 use super::{Fitted, LogEntry, StopReason, Trainer, TrainerConfig, Validation};
 use crate::Result;
 use crate::data::{Dataset, Names};
@@ -19,6 +18,7 @@ use crate::loss::Loss;
 use crate::model::LinearModel;
 use crate::optim::Sgd;
 use crate::schedule::{Running, Schedule};
+use crate::stopping::StoppingRule;
 
 impl Trainer {
     /// The training loop over the batches of `source`, validated on `held_out` if given.
