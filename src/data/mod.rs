@@ -25,6 +25,7 @@ pub(crate) fn chunk_rows(m: usize, k: usize) -> usize {
 pub(crate) use names::Names;
 pub use sharded::{DEFAULT_SHARD_TIMEOUT, ShardedDataset};
 pub(crate) use sharded::{ShardWorkers, index_tensor};
+pub(crate) use split::seeded_split;
 pub use synthetic::MakeRegression;
 pub(crate) use weights::{DeviceWeights, Weights, normalising_exponent};
 

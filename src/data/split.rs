@@ -38,14 +38,10 @@ impl Dataset {
         if !(test_fraction > 0.0 && test_fraction < 1.0) {
             return Err(invalid("must be in (0, 1)"));
         }
-        let n_test = (test_fraction * n as f64).ceil() as usize;
-        if n_test == 0 || n_test >= n {
-            return Err(invalid(
-                "leaves the training or the test set empty for this many rows",
-            ));
-        }
-        let mut order: Vec<i64> = (0..n as i64).collect();
-        order.shuffle(&mut ChaCha12Rng::seed_from_u64(seed));
+        let (test, train) = seeded_split(n, test_fraction, seed).ok_or_else(|| {
+            invalid("leaves the training or the test set empty for this many rows")
+        })?;
+        let rows = |r: Vec<usize>| -> Vec<i64> { r.into_iter().map(|i| i as i64).collect() };
         let device = self.device();
         let take = |rows: &[i64]| {
             let idx =
@@ -58,6 +54,45 @@ impl Dataset {
                 None => Ok(part),
             }
         };
-        Ok((take(&order[n_test..])?, take(&order[..n_test])?))
+        Ok((take(&rows(train))?, take(&rows(test))?))
+    }
+}
+
+/// The seeded split of every held-out set (the test set of
+/// [`train_test_split`](Dataset::train_test_split), the `SgdRegressor`'s early-stopping set,
+/// scikit-learn's rule): `ceil(fraction n)` rows held out, the first of a ChaCha12 permutation
+/// of the `n` rows seeded by `seed`; the held-out rows and the others, in permutation order.
+/// `None` when either side would be empty.
+pub(crate) fn seeded_split(n: usize, fraction: f64, seed: u64) -> Option<(Vec<usize>, Vec<usize>)> {
+    let held = (fraction * n as f64).ceil() as usize;
+    if held == 0 || held >= n {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha12Rng::seed_from_u64(seed));
+    let rest = order.split_off(held);
+    Some((order, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seeded_split_holds_out_the_ceiling_and_keeps_the_rest() {
+        let (held, rest) = seeded_split(10, 0.25, 42).unwrap();
+        assert_eq!((held.len(), rest.len()), (3, 7));
+        let mut all: Vec<usize> = held.iter().chain(&rest).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        assert_eq!(seeded_split(10, 0.25, 42).unwrap().0, held, "seeded");
+        assert!(
+            seeded_split(10, 0.01, 0).is_some(),
+            "ceil: one row held out"
+        );
+        assert!(
+            seeded_split(1, 0.5, 0).is_none(),
+            "nothing left to train on"
+        );
     }
 }

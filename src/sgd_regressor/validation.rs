@@ -1,10 +1,6 @@
 //! `early_stopping`'s held-out rows: the seeded validation split and the weighted R² that
 //! scores them after each epoch.
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha12Rng;
-
 use super::epochs::Epochs;
 use super::regressor::SgdRegressor;
 use super::weight_vector::WeightVector;
@@ -15,21 +11,17 @@ impl SgdRegressor {
     /// permutation; refused when a side is empty or the held-out weights are all zero.
     pub(super) fn validation_mask(&self, n: usize, sample_weight: &[f64]) -> Result<Vec<bool>> {
         let fraction = self.config.validation_fraction;
-        let n_val = (fraction * n as f64).ceil() as usize;
         let refuse = |rule| Error::InvalidHyperparameter {
             name: "validation_fraction",
             value: fraction.to_string(),
             rule,
         };
-        if n_val == 0 || n_val >= n {
-            return Err(refuse(
-                "leaves the training or the validation set empty for this many rows",
-            ));
-        }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut ChaCha12Rng::seed_from_u64(self.config.seed));
+        let (held, _) =
+            crate::data::seeded_split(n, fraction, self.config.seed).ok_or_else(|| {
+                refuse("leaves the training or the validation set empty for this many rows")
+            })?;
         let mut mask = vec![false; n];
-        for &i in &order[..n_val] {
+        for i in held {
             mask[i] = true;
         }
         if !mask.iter().zip(sample_weight).any(|(v, w)| *v && *w > 0.0) {
