@@ -12,7 +12,8 @@ an independent check of linfit's closed form), `cooks` and `cooks_p` (cooks_dist
 (dffits[0]).
 
 Cases: diabetes (data/sklearn/diabetes.csv, target `target`) with a constant and without;
-Longley (data/nist-strd/Longley.dat, y on x1..x6) with a constant and without, also in exact
+Longley (data/nist-strd/Longley.dat, y on x1..x6) with a constant and without, and weighted by
+w[i] = 1 + i / 10 (as scripts/statsmodels_wls_reference.py), also in exact
 rational arithmetic from the file's decimal strings (`*_exact`; statsmodels' own values carry
 its pinv's error, ~1e-10 relative for Longley with its constant); diabetes
 weighted by w[i] = 0.5 + (i % 7) / 4; diabetes with a redundant 11th column s1 + s2
@@ -41,28 +42,31 @@ import statsmodels.api as sm
 from reference_data import diabetes, exact_inverse, longley, longley_text
 
 
-def exact_table(x_text, y_text, constant):
+def exact_table(x_text, y_text, constant, weights=None):
     """The table by exact rational arithmetic from the data's decimal strings: every quantity
-    whose square is rational (all but the p value) is rounded once, from its exact value."""
+    whose square is rational (all but the p value) is rounded once, from its exact value. With
+    `weights` (floats, taken exactly), that of the whitened regression: h = w x (X'WX)^-1 x, the
+    whitened residual's square w e^2."""
     X = [[Fraction(1)] * constant + [Fraction(v) for v in row] for row in x_text]
     Y = [Fraction(v) for v in y_text]
+    W = [Fraction(v) for v in weights] if weights else [Fraction(1)] * len(Y)
     n, p = len(X), len(X[0])
-    xtx = [[sum(r[a] * r[b] for r in X) for b in range(p)] for a in range(p)]
-    xty = [sum(r[a] * yv for r, yv in zip(X, Y)) for a in range(p)]
+    xtx = [[sum(w * r[a] * r[b] for r, w in zip(X, W)) for b in range(p)] for a in range(p)]
+    xty = [sum(w * r[a] * yv for r, yv, w in zip(X, Y, W)) for a in range(p)]
     inv = exact_inverse(xtx)
     beta = [sum(inv[a][b] * xty[b] for b in range(p)) for a in range(p)]
     fitted = [sum(b * v for b, v in zip(beta, r)) for r in X]
     resid = [yv - f for yv, f in zip(Y, fitted)]
-    sse = sum(e * e for e in resid)
+    sse = sum(w * e * e for e, w in zip(resid, W))
     df = n - p
     s2 = sse / df
     signed_root = lambda e, square: (1 if e >= 0 else -1) * float(square) ** 0.5
     out = {c: [] for c in ["fitted", "resid", "hat", "student_internal", "student_external", "cooks", "cooks_p", "dffits"]}
-    for r, e, f in zip(X, resid, fitted):
-        h = sum(r[a] * inv[a][b] * r[b] for a in range(p) for b in range(p))
-        internal2 = e * e / (s2 * (1 - h))
-        without = (sse - e * e / (1 - h)) / (df - 1)
-        external2 = e * e / (without * (1 - h))
+    for r, e, f, w in zip(X, resid, fitted, W):
+        h = w * sum(r[a] * inv[a][b] * r[b] for a in range(p) for b in range(p))
+        internal2 = w * e * e / (s2 * (1 - h))
+        without = (sse - w * e * e / (1 - h)) / (df - 1)
+        external2 = w * e * e / (without * (1 - h))
         cooks = internal2 / p * h / (1 - h)
         out["fitted"].append(float(f))
         out["resid"].append(float(e))
@@ -101,6 +105,13 @@ def main():
     lx, ly = longley()
     const = lambda a: sm.add_constant(a, prepend=True)
     wls = sm.WLS(y, const(x), weights=w).fit()
+    # Longley weighted by 1 + i / 10 (as scripts/statsmodels_wls_reference.py), whitened too.
+    lw = np.array([1 + i / 10 for i in range(len(ly))])
+    # The exact table takes the f64 weights' exact binary values: the weights linfit is given.
+    lw_exact = [float(v) for v in lw]
+    lwls = sm.WLS(ly, const(lx), weights=lw).fit()
+    lroot = np.sqrt(lw)
+    lwhite = sm.OLS(lroot * ly, lroot[:, None] * const(lx)).fit()
     root = np.sqrt(w)
     whitened = sm.OLS(root * y, root[:, None] * const(x)).fit()
     weighted = table(whitened.get_influence(), wls.fittedvalues, wls.resid)
@@ -126,6 +137,8 @@ def main():
         # matrix loses ~1e-10 of it; the exact tables are the reference there.
         "longley_ols_exact": exact_table(*longley_text(), 1),
         "longley_no_constant_exact": exact_table(*longley_text(), 0),
+        "longley_wls": table(lwhite.get_influence(), lwls.fittedvalues, lwls.resid),
+        "longley_wls_exact": exact_table(*longley_text(), 1, lw_exact),
         # diabetes with the redundant column s1 + s2 (made in the test) has these same values.
     }
     json.dump(out, sys.stdout)

@@ -117,6 +117,24 @@ fn weighted_influence_is_the_whitened_regressions() {
         &reference("diabetes_wls"),
         1e-10,
     );
+
+    // Longley weighted by 1 + i / 10: the exact rational table of the whitened regression
+    // (the same script) is the reference; statsmodels' whitened OLS is 3e-10 off it.
+    let data = longley(&dev);
+    let weights: Vec<f64> = (0..data.n_samples())
+        .map(|i| 1.0 + i as f64 / 10.0)
+        .collect();
+    let data = data.with_weights(&weights).unwrap();
+    let fit = LeastSquares::new().fit(&data).unwrap();
+    let influence = fit.influence(&data).unwrap();
+    let exact = reference("longley_wls_exact");
+    check("Longley WLS, exact", &influence[0], &exact, 1e-11);
+    check(
+        "Longley WLS, statsmodels",
+        &influence[0],
+        &reference("longley_wls"),
+        1e-9,
+    );
 }
 
 #[test]
